@@ -121,3 +121,7 @@ def main(argv=None):
         if os.environ.get('CFG_GUIDANCE_DEBUG'): raise
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f'cfg-guidance: error: {msg}', file=sys.stderr); sys.exit(2)
+
+# %% ../nbs/09_cli.ipynb #0e4900ad
+#| eval: false
+if __name__ == '__main__': main()

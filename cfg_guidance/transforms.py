@@ -73,7 +73,7 @@ def _fmt(v):
     if isinstance(v, (int, float)): return f'{v:g}'
     if isinstance(v, (list, tuple)) and v and all(isinstance(o, (int, float)) for o in v):
         return f'[{v[0]:g}..{v[-1]:g}]x{len(v)}' if len(set(v)) > 1 else f'{v[0]:g}'
-    return repr(v)
+    return str(v)
 
 class GuidanceTfm:
     "Classifier-free guidance u + G (c - u), with pre_proc / guide / post_proc hooks; G from `schedules['g']`."
