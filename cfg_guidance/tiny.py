@@ -89,8 +89,12 @@ def sd_scheduler(name:str='lms', # a key of `SCHEDULERS`: 'lms', 'euler' or 'ddi
                  config:dict|None=None, # a scheduler config; SD v1's (`SD_V1_SCHED`) if None
                 ):
     "The scheduler `name` with SD v1's noise schedule (or `config`'s)."
+    return _sched_cls(name).from_config(config or SD_V1_SCHED)
+
+def _sched_cls(name):
+    "The scheduler class called `name`, or a clear error."
     if name not in SCHEDULERS: raise ValueError(f'unknown scheduler {name!r}; one of {list(SCHEDULERS)}')
-    return SCHEDULERS[name].from_config(config or SD_V1_SCHED)
+    return SCHEDULERS[name]
 
 # %% ../nbs/00a_tiny.ipynb #dc2774b3
 def build_tiny_sd(seed:int=0, # fixes every random weight
@@ -135,5 +139,5 @@ def load_tiny_sd(scheduler:str='lms', # 'lms', 'euler' or 'ddim', loaded from th
                 )->StableDiffusionPipeline:
     "Load the tiny SD pipeline from `path` (offline), with the scheduler `scheduler`."
     path = Path(path or tiny_sd_path())
-    sched = SCHEDULERS[scheduler].from_pretrained(path, subfolder='scheduler')
+    sched = _sched_cls(scheduler).from_pretrained(path, subfolder='scheduler')
     return StableDiffusionPipeline.from_pretrained(path, scheduler=sched, **kwargs)

@@ -8,7 +8,9 @@ weights and the tokenizer; the JSON configs also record the installed diffusers/
 import argparse, hashlib, os, shutil, sys, tempfile
 from pathlib import Path
 os.environ.setdefault('HF_HUB_OFFLINE', '1')
+from transformers.utils import logging as tlogging
 from cfg_guidance.tiny import build_tiny_sd, save_tiny_sd, tiny_sd_path
+tlogging.disable_progress_bar()
 
 def listing(folder):
     "Relative path -> (size, short sha256) for every file under `folder`."
