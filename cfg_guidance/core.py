@@ -45,7 +45,8 @@ def bcast(
     x:torch.Tensor, # the batch it must broadcast against
 )->torch.Tensor:
     "Per-sample scalar `s` shaped `(B,1,...,1)` to broadcast against `x` (float32 unless `s` is float64)."
-    s = torch.as_tensor(s, device=x.device)
+    if isinstance(s, (int, float)): s = torch.full((), float(s), device=x.device)  # a fill kernel: no host sync
+    else: s = torch.as_tensor(s, device=x.device)
     if not s.is_floating_point() or s.dtype in (torch.float16, torch.bfloat16): s = s.float()
     return s.reshape(-1, *([1] * (x.ndim - 1)))
 
