@@ -107,13 +107,14 @@ def show_grid(
     images:list, # PIL images or arrays
     titles:list|None=None, # one title per panel
     rows:int=1, # rows in the grid
-    size:float=2.5, # inches per panel
+    size:float=2.5, # panel width in inches (height follows the images' aspect)
     wrap_at:int=24, # wrap titles at this many characters
     suptitle:str|None=None, # a title for the whole figure
 ):
     "A matplotlib figure of `images` in `rows`, each panel titled; returns the figure."
     cols = math.ceil(len(images) / rows)
-    fig, axs = plt.subplots(rows, cols, figsize=(cols * size, rows * (size + 0.5)), squeeze=False)
+    a = np.asarray(images[0]); aspect = a.shape[0] / a.shape[1]  # panel height / width follows the images
+    fig, axs = plt.subplots(rows, cols, figsize=(cols * size, rows * (size * aspect + 0.4)), squeeze=False)
     for i, ax in enumerate(axs.flat):
         ax.axis('off')
         if i >= len(images): continue
