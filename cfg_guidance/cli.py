@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, os, sys, tempfile
 from pathlib import Path
+from safetensors import SafetensorError
 
 # %% auto #0
 __all__ = ['UsageError', 'testbed_grid', 'grid', 'main']
@@ -18,9 +19,23 @@ def _writable(path:Path)->Path:
     path = Path(path).expanduser()
     d = path.parent if str(path.parent) else Path('.')
     if not d.is_dir(): raise UsageError(f"output folder does not exist: {d}")
-    if not os.access(d, os.W_OK): raise UsageError(f"output folder is not writable: {d}")
     if path.is_dir(): raise UsageError(f"output path is a folder: {path}")
+    try: fd, tmp = tempfile.mkstemp(suffix='.png', dir=d)  # a real write: os.access says yes to root on /proc or /sys
+    except OSError as e: raise UsageError(f"output folder is not writable: {d} ({e.strerror})") from e
+    os.close(fd); os.remove(tmp)
     return path
+
+def _device(device:str|None)->str|None:
+    "Check `--device` names a device this machine has, before any work starts."
+    if device is None: return None
+    import torch
+    try: d = torch.device(device)
+    except (RuntimeError, ValueError) as e: raise UsageError(f"unknown device {device!r}; use cpu, cuda, cuda:N or mps") from e
+    mps = getattr(torch.backends, 'mps', None)
+    ok = {'cpu': True, 'cuda': torch.cuda.is_available() and (d.index or 0) < torch.cuda.device_count(),
+          'mps': mps is not None and mps.is_available()}.get(d.type, False)
+    if not ok: raise UsageError(f"device {device!r} is not available on this machine")
+    return device
 
 def _save_atomic(fig_or_img, path:Path, dpi=100):
     "Write a PNG through a temporary file and a rename, so a crash never leaves half a file."
@@ -74,7 +89,11 @@ def grid(
     "Draw the seed's experiments into one titled grid PNG; returns its path."
     import torch
     from cfg_guidance.experiments import seed_experiments, run_sd_experiments, experiment_grid
+    from cfg_guidance.generate import MAX_SIZE
     if int(steps) < 1: raise UsageError(f"--steps must be >= 1, got {steps}")
+    if not -2**63 <= seed < 2**64: raise UsageError(f"--seed must be in [-2**63, 2**64), got {seed}")
+    if model is not None and not (0 < size <= MAX_SIZE and size % 8 == 0):
+        raise UsageError(f"--size must be a positive multiple of 8 up to {MAX_SIZE}, got {size}")
     out = _writable(out)
     if model is None:
         fig = testbed_grid(seed_experiments(steps), steps=steps, seed=seed, scheduler=scheduler,
@@ -89,8 +108,12 @@ def grid(
     return out
 
 # %% ../nbs/09_cli.ipynb #8eb7d009
+class _Parser(argparse.ArgumentParser):
+    "argparse with its errors on one line (its default prints the usage first)."
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
 def _parser():
-    p = argparse.ArgumentParser(prog='cfg-guidance', description='Change and measure classifier-free guidance.')
+    p = _Parser(prog='cfg-guidance', description='Change and measure classifier-free guidance.')
     sub = p.add_subparsers(dest='cmd', required=True)
     g = sub.add_parser('grid', help="draw the seed's experiments into one PNG")
     g.add_argument('--model', default=None, help='hub id or local diffusers folder (default: embedded testbed model)')
@@ -109,6 +132,7 @@ def main(argv=None):
     "The `cfg-guidance` command."
     a = _parser().parse_args(argv)
     try:
+        _device(a.device)
         if a.cmd == 'grid':
             path = grid(a.model, a.prompt, a.steps, a.seed, a.out, a.scheduler, a.size, a.device)
         else:
@@ -117,7 +141,7 @@ def main(argv=None):
         print(f'wrote {path}')
     except KeyboardInterrupt:
         print('cfg-guidance: interrupted (finished rows are kept; run again to resume)', file=sys.stderr); sys.exit(130)
-    except (UsageError, ValueError, FileNotFoundError, KeyError, OSError, EnvironmentError) as e:
+    except (UsageError, ValueError, FileNotFoundError, KeyError, OSError, SafetensorError) as e:
         if os.environ.get('CFG_GUIDANCE_DEBUG'): raise
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f'cfg-guidance: error: {msg}', file=sys.stderr); sys.exit(2)

@@ -4,17 +4,18 @@
 
 # %% ../nbs/03_generate.ipynb #af828416
 from __future__ import annotations
-import inspect, math, os
+import inspect, math, numbers, operator, os, re
 from pathlib import Path
 from types import SimpleNamespace
 import torch
 from tqdm.auto import tqdm
 from .core import default_device, make_generator, to_pil, show_grid
+from .schedules import sched_value
 from .transforms import GuidanceTfm, Step
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'sample', 'make_scheduler', 'get_scheduler', 'check_model_folder', 'is_local', 'load_sd',
-           'text_embeddings', 'sd_model', 'decode', 'init_latents', 'generate']
+__all__ = ['SCHEDULERS', 'MAX_SIZE', 'sample', 'ModelLoadError', 'make_scheduler', 'get_scheduler', 'check_model_folder',
+           'is_local', 'load_sd', 'text_embeddings', 'sd_model', 'decode', 'init_latents', 'generate']
 
 # %% ../nbs/03_generate.ipynb #e5d591b7
 def _noise_level(sched, t, k):
@@ -37,6 +38,24 @@ def _groups(tfms, b):
     for r, tf in enumerate(tfms): out.setdefault(id(tf), (tf, []))[1].append(r)
     return list(out.values())
 
+def _check_steps(steps, scheduler)->int:
+    "`steps` as an int in 1..the scheduler's training timesteps, or a clear error."
+    steps = operator.index(steps)
+    if steps < 1: raise ValueError(f"steps must be >= 1, got {steps}")
+    nt = getattr(getattr(scheduler, 'config', None), 'num_train_timesteps', None)
+    if nt is not None and steps > nt: raise ValueError(f"steps={steps} exceeds the scheduler's {nt} training timesteps")
+    return steps
+
+def _is_spec(v): return isinstance(v, numbers.Real) or callable(v) or (hasattr(v, '__len__') and not isinstance(v, (str, bytes, dict)))
+
+def _check_schedules(tf, levels, steps):
+    "Read every scheduled parameter of `tf` (and of a wrapped `inner`) at every (step, sigma) before the run starts."
+    for v in getattr(tf, 'schedules', {}).values():
+        if _is_spec(v) and not isinstance(v, type):
+            for i, sigma in levels: sched_value(v, i, steps, sigma)
+    inner = getattr(tf, 'inner', None)
+    if isinstance(inner, GuidanceTfm): _check_schedules(inner, levels, steps)
+
 # %% ../nbs/03_generate.ipynb #4b4deac8
 @torch.no_grad()
 def sample(
@@ -52,14 +71,17 @@ def sample(
     callback=None, # callback(i, t, x, pred) after each step, for diagnostics
 )->torch.Tensor:
     "Denoise `x` for `steps` steps with per-row guidance transforms; returns the final sample."
-    if int(steps) < 1: raise ValueError(f"steps must be >= 1, got {steps}")
-    b = x.shape[0]
+    steps, b = _check_steps(steps, scheduler), x.shape[0]
     if cond.shape[0] != b: raise ValueError(f"cond has {cond.shape[0]} rows for {b} samples")
+    if uncond.shape[0] not in (1, b): raise ValueError(f"uncond has {uncond.shape[0]} rows; give 1 or {b}")
+    if not torch.isfinite(x).all(): raise ValueError("the initial noise x holds NaN or inf values")
     uncond = uncond.expand(b, *uncond.shape[1:]) if uncond.shape[0] == 1 else uncond
     groups = _groups(tfms, b)
     states = [None] * len(groups)
     scheduler.set_timesteps(steps, device=x.device)
     ts = scheduler.timesteps
+    levels = {(_step_index(k, len(ts), steps), _noise_level(scheduler, t, k)[1]) for k, t in enumerate(ts)}
+    for tf, _ in groups: _check_schedules(tf, sorted(levels), steps)  # a short or NaN schedule fails before step 0
     gen_kw = {'generator': generator} if 'generator' in inspect.signature(scheduler.step).parameters else {}
     x = x * scheduler.init_noise_sigma
     for k, t in enumerate(tqdm(ts, disable=not progress, leave=False)):
@@ -78,7 +100,18 @@ def sample(
         if callback is not None: callback(i, t, x, pred)
     return x
 
-# %% ../nbs/03_generate.ipynb #6a5dd384
+# %% ../nbs/03_generate.ipynb #cae4a1e7
+class ModelLoadError(OSError): "A model part that cannot be loaded; the message names the part and the reason."
+
+def _load(cls, model, part, **kw):
+    "`cls.from_pretrained(model, subfolder=part)`, with unreadable files reported as one `ModelLoadError`."
+    from safetensors import SafetensorError
+    try: return cls.from_pretrained(str(model), subfolder=part, **kw)
+    except (OSError, ValueError, SafetensorError) as e:
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelLoadError(f"cannot load the {part} of {model}: {why}") from e
+
+# %% ../nbs/03_generate.ipynb #69d6ff92
 SCHEDULERS = {'lms': 'LMSDiscreteScheduler', 'euler': 'EulerDiscreteScheduler',
               'euler_a': 'EulerAncestralDiscreteScheduler', 'ddim': 'DDIMScheduler', 'ddpm': 'DDPMScheduler',
               'pndm': 'PNDMScheduler', 'heun': 'HeunDiscreteScheduler', 'dpm++': 'DPMSolverMultistepScheduler',
@@ -103,31 +136,43 @@ def get_scheduler(
     import diffusers
     make_scheduler(name, {})  # validates the name before touching files
     cls = getattr(diffusers, SCHEDULERS.get(name.lower(), name))
-    return cls.from_pretrained(str(model), subfolder='scheduler')
+    return _load(cls, model, 'scheduler', local_files_only=is_local(model))
 
-# %% ../nbs/03_generate.ipynb #cae4a1e7
+# %% ../nbs/03_generate.ipynb #b393714a
+_CONFIGS = {'tokenizer': [('tokenizer.json',), ('vocab.json', 'merges.txt')], 'scheduler': [('scheduler_config.json',)]}
+
 def check_model_folder(
     path:str|Path, # a local diffusers folder
-    parts=('unet',), # subfolders that must hold safetensors weights
+    parts=('unet',), # subfolders that must hold a config.json and safetensors weights
+    configs=(), # subfolders that hold only configs: 'tokenizer', 'scheduler'
 )->Path:
-    "Raise a clear error if `path` is missing or its weights are not safetensors."
-    p = Path(path)
+    "Raise a clear error if `path` is not a diffusers folder, lacks a part, or holds weights other than safetensors."
+    p = Path(path).expanduser()
+    if p.is_file(): raise ValueError(f"{p} is a file; give a diffusers model folder (with unet/, vae/, ...)")
     if not p.is_dir(): raise FileNotFoundError(f"model folder not found: {p}")
-    for part in parts:
-        sub = p / part
-        if not sub.is_dir(): raise FileNotFoundError(f"model folder {p} has no '{part}' subfolder")
+    for part in (*parts, *configs):
+        if not (p / part).is_dir(): raise FileNotFoundError(f"model folder {p} has no '{part}' subfolder")
+    for sub in (p / part for part in parts):
+        if not (sub / 'config.json').is_file(): raise FileNotFoundError(f"no config.json in {sub}")
         if not list(sub.glob('*.safetensors')):
             bins = list(sub.glob('*.bin')) + list(sub.glob('*.ckpt')) + list(sub.glob('*.pt'))
             why = ' (only pickle checkpoints, which are refused; convert them to safetensors)' if bins else ''
             raise ValueError(f"no safetensors weights in {sub}{why}")
+    for part in configs:
+        if not any(all((p / part / f).is_file() for f in fs) for fs in _CONFIGS[part]):
+            raise FileNotFoundError(f"{p / part} lacks {' or '.join(' + '.join(fs) for fs in _CONFIGS[part])}")
     return p
 
-def is_local(model)->bool:
-    "Does `model` name a local path rather than a hub id?"
-    s = str(model)
-    return Path(s).exists() or s.startswith(('.', '/', '~')) or s.count('/') != 1
+_HUB_ID = re.compile(r'[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*')
 
-# %% ../nbs/03_generate.ipynb #69d6ff92
+def is_local(model)->bool:
+    "Is `model` a local path? Yes for a `Path`, anything on disk, anything not shaped like `owner/name`, or `dir/name` with `dir` here."
+    s = str(model)
+    if isinstance(model, Path) or Path(s).expanduser().exists(): return True
+    if not _HUB_ID.fullmatch(s) or '--' in s or '..' in s or s.endswith(('.', '-')): return True
+    return Path(s.split('/')[0]).is_dir()
+
+# %% ../nbs/03_generate.ipynb #00a6ef5f
 def load_sd(
     model:str|Path="CompVis/stable-diffusion-v1-4", # hub id or local diffusers folder
     dtype=torch.float32, # weights dtype (torch.float16 on a GPU)
@@ -140,13 +185,15 @@ def load_sd(
     from diffusers import AutoencoderKL, UNet2DConditionModel
     tlog.disable_progress_bar()  # per-tensor "Loading weights" bars drown the output
     device = default_device(device)
+    make_scheduler(scheduler, {})  # a bad name fails before any loading
     local = is_local(model)
-    if local: model = check_model_folder(Path(model).expanduser(), ('unet', 'vae', 'text_encoder'))
+    if local: model = check_model_folder(model, ('unet', 'vae', 'text_encoder'), ('tokenizer', 'scheduler'))
     kw = dict(local_files_only=local)
-    tok = CLIPTokenizer.from_pretrained(str(model), subfolder='tokenizer', **kw)
-    te = CLIPTextModel.from_pretrained(str(model), subfolder='text_encoder', torch_dtype=dtype, use_safetensors=True, **kw)
-    vae = AutoencoderKL.from_pretrained(str(model), subfolder='vae', torch_dtype=dtype, use_safetensors=True, **kw)
-    unet = UNet2DConditionModel.from_pretrained(str(model), subfolder='unet', torch_dtype=dtype, use_safetensors=True, **kw)
+    w = dict(torch_dtype=dtype, use_safetensors=True, **kw)
+    tok = _load(CLIPTokenizer, model, 'tokenizer', **kw)
+    if len(tok) < 3: raise ModelLoadError(f"cannot load the tokenizer of {model}: no vocabulary found")  # not silently empty
+    te, vae = _load(CLIPTextModel, model, 'text_encoder', **w), _load(AutoencoderKL, model, 'vae', **w)
+    unet = _load(UNet2DConditionModel, model, 'unet', **w)
     return SimpleNamespace(tokenizer=tok, text_encoder=te.to(device).eval(), vae=vae.to(device).eval(),
                            unet=unet.to(device).eval(), scheduler=get_scheduler(scheduler, model), device=device, dtype=dtype)
 
@@ -182,7 +229,11 @@ def init_latents(
     device='cpu', # where the latents go
 )->torch.Tensor:
     "Initial noise, one row per seed, drawn on the CPU so a seed means the same noise on every device."
+    bad = [s for s in seeds if not isinstance(s, numbers.Integral) or not -2**63 <= s < 2**64]
+    if bad: raise ValueError(f"seeds must be integers in [-2**63, 2**64), got {bad[0]!r}")
     return torch.stack([torch.randn(tuple(shape), generator=make_generator(s)) for s in seeds]).to(device, dtype)
+
+MAX_SIZE = 4096  # pixels per side: larger sizes fail at once instead of exhausting memory
 
 def generate(
     sd, # the namespace from `load_sd`
@@ -202,9 +253,10 @@ def generate(
     if isinstance(tfms, (list, tuple)) and len(tfms) != b or len(prompts) != b or len(seeds) != b:
         raise ValueError(f"prompts, transforms and seeds must have one entry per row or be single; got "
                          f"{len(prompts)}, {len(tfms) if isinstance(tfms, (list, tuple)) else 1}, {len(seeds)}")
-    h, w = (size, size) if isinstance(size, int) else size
+    h, w = (size, size) if isinstance(size, numbers.Integral) else size
     f = 2 ** (len(sd.vae.config.block_out_channels) - 1)
-    if h <= 0 or w <= 0 or h % f or w % f: raise ValueError(f"image size must be positive multiples of {f}, got {h}x{w}")
+    if not (0 < h <= MAX_SIZE and 0 < w <= MAX_SIZE) or h % f or w % f:
+        raise ValueError(f"image size must be positive multiples of {f} up to MAX_SIZE={MAX_SIZE}, got {h}x{w}")
     if latents is None: latents = init_latents((sd.unet.config.in_channels, h // f, w // f), seeds, sd.dtype, sd.device)
     cond = text_embeddings(sd, prompts)
     uncond = text_embeddings(sd, [negative_prompt])

@@ -140,4 +140,4 @@ def load_tiny_sd(scheduler:str='lms', # 'lms', 'euler' or 'ddim', loaded from th
     "Load the tiny SD pipeline from `path` (offline), with the scheduler `scheduler`."
     path = Path(path or tiny_sd_path())
     sched = _sched_cls(scheduler).from_pretrained(path, subfolder='scheduler')
-    return StableDiffusionPipeline.from_pretrained(path, scheduler=sched, **kwargs)
+    return StableDiffusionPipeline.from_pretrained(path, scheduler=sched, use_safetensors=True, **kwargs)
