@@ -5,6 +5,7 @@
 # %% ../nbs/03_generate.ipynb #af828416
 from __future__ import annotations
 import inspect, math, numbers, operator, os, re
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 import torch
@@ -57,6 +58,19 @@ def _check_schedules(tf, levels, steps):
     if isinstance(inner, GuidanceTfm): _check_schedules(inner, levels, steps)
 
 # %% ../nbs/03_generate.ipynb #4b4deac8
+def _index(rows, device):
+    "A slice for contiguous rows (free to index), else an index tensor on `device`."
+    return slice(rows[0], rows[-1] + 1) if rows == list(range(rows[0], rows[-1] + 1)) else torch.tensor(rows, device=device)
+
+def _levels(sched, ts):
+    "(alpha_bar, sigma) for every model call of a run, computed once on the host."
+    sig = getattr(sched, 'sigmas', None)
+    if sig is not None and len(sig) >= len(ts) and float(sig[0]) > 0:
+        return [(1 / (1 + s * s), s) for s in sig.tolist()[:len(ts)]]
+    ac = sched.alphas_cumprod.tolist()
+    return [(ac[int(round(t))], math.sqrt((1 - ac[int(round(t))]) / ac[int(round(t))])) for t in ts.tolist()]
+
+# %% ../nbs/03_generate.ipynb #3c13542b
 @torch.no_grad()
 def sample(
     model, # callable model(x, t, cond) -> eps
@@ -83,19 +97,28 @@ def sample(
     levels = {(_step_index(k, len(ts), steps), _noise_level(scheduler, t, k)[1]) for k, t in enumerate(ts)}
     for tf, _ in groups: _check_schedules(tf, sorted(levels), steps)  # a short or NaN schedule fails before step 0
     gen_kw = {'generator': generator} if 'generator' in inspect.signature(scheduler.step).parameters else {}
+    idx = [_index(rows, x.device) for _, rows in groups]  # slices for contiguous rows: no host syncs when indexing
+    lv = _levels(scheduler, ts)  # (alpha_bar, sigma) per call, read once, not per step from the device
+    tf_ = ts.tolist()
     x = x * scheduler.init_noise_sigma
     for k, t in enumerate(tqdm(ts, disable=not progress, leave=False)):
         i = _step_index(k, len(ts), steps)
         xin = scheduler.scale_model_input(x, t)
-        ab, sigma = _noise_level(scheduler, t, k)
-        st = Step(i=i, n=steps, t=float(t), sigma=sigma, alpha_bar=ab, x=xin)
-        need = [r for tf, rows in groups if tf.needs_uncond(st.rows(rows)) for r in rows]
-        eps = model(torch.cat([xin[need], xin]), t, torch.cat([uncond[need], cond]))
-        c = eps[len(need):]
-        u = c.clone(); u[need] = eps[:len(need)]
-        pred = torch.empty_like(c)
-        for g, (tf, rows) in enumerate(groups):
-            pred[rows], states[g] = tf(u[rows], c[rows], st.rows(rows), states[g])
+        st = Step(i=i, n=steps, t=tf_[k], sigma=lv[k][1], alpha_bar=lv[k][0], x=xin)
+        need = [tf.needs_uncond(replace(st, x=None)) for tf, _ in groups]
+        if all(need):  # every row pays for u: one plain cat, as diffusers does
+            u, c = model(torch.cat([xin, xin]), t, torch.cat([uncond, cond])).chunk(2)
+        elif not any(need): u = c = model(xin, t, cond)
+        else:
+            nidx = torch.cat([torch.as_tensor(rows) for (_, rows), n_ in zip(groups, need) if n_]).to(x.device)
+            eps = model(torch.cat([xin[nidx], xin]), t, torch.cat([uncond[nidx], cond]))
+            c = eps[len(nidx):]
+            u = c.clone(); u[nidx] = eps[:len(nidx)]
+        if len(groups) == 1: pred, states[0] = groups[0][0](u, c, st, states[0])
+        else:
+            pred = torch.empty_like(c)
+            for g, ((tf, _), ix) in enumerate(zip(groups, idx)):
+                pred[ix], states[g] = tf(u[ix], c[ix], st.rows(ix), states[g])
         x = scheduler.step(pred, t, x, **gen_kw).prev_sample
         if callback is not None: callback(i, t, x, pred)
     return x
