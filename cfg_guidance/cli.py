@@ -126,6 +126,13 @@ def _parser():
     b.add_argument('--methods', nargs='+', default=None, help='method names (default: all)')
     b.add_argument('--out', default='bench_out'); b.add_argument('--seeds', type=int, nargs='+', default=None)
     b.add_argument('--device', default=None)
+    b.add_argument('--n', type=int, default=None, help='samples per run (default 1000; --quick 100)')
+    b.add_argument('--steps', type=int, default=None, help='denoising steps (default 25; --quick 10)')
+    b.add_argument('--scheduler', default='ddim', help='scheduler short name')
+    b.add_argument('--model', default=None, help='testbed folder (default: the shipped model)')
+    b.add_argument('--judge', default=None, help='judge safetensors file (default: the shipped judge)')
+    b.add_argument('--max-batch', type=int, default=None, help='rows per model call')
+    b.add_argument('--n-ref', type=int, default=None, help='real test images for the reference statistics')
     return p
 
 def main(argv=None):
@@ -137,7 +144,9 @@ def main(argv=None):
             path = grid(a.model, a.prompt, a.steps, a.seed, a.out, a.scheduler, a.size, a.device)
         else:
             from cfg_guidance.bench import run_bench
-            path = run_bench(out=a.out, quick=a.quick, methods=a.methods, seeds=a.seeds, device=a.device)
+            path = run_bench(out=a.out, quick=a.quick, methods=a.methods, seeds=a.seeds, device=a.device, n=a.n,
+                             steps=a.steps, scheduler=a.scheduler, model=a.model, judge=a.judge,
+                             max_batch=a.max_batch, n_ref=a.n_ref)
         print(f'wrote {path}')
     except KeyboardInterrupt:
         print('cfg-guidance: interrupted (finished rows are kept; run again to resume)', file=sys.stderr); sys.exit(130)
