@@ -12,6 +12,7 @@ import nbformat
 def readme(nb_path='nbs/index.ipynb')->str:
     "README text from the index notebook: title block as markdown, hidden/directive lines dropped."
     nb = nbformat.read(nb_path, as_version=4)
+    nb.metadata['language_info'] = {'name': 'python'}  # fences code as ```python
     for c in nb.cells:
         if c.cell_type == 'code':
             c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|'))
