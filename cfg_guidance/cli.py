@@ -43,6 +43,7 @@ def _save_atomic(fig_or_img, path:Path, dpi=100):
     try:
         if hasattr(fig_or_img, 'savefig'): fig_or_img.savefig(tmp, dpi=dpi, bbox_inches='tight')
         else: fig_or_img.save(tmp)
+        um = os.umask(0); os.umask(um); os.chmod(tmp, 0o666 & ~um)  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
