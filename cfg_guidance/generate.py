@@ -62,14 +62,6 @@ def _index(rows, device):
     "A slice for contiguous rows (free to index), else an index tensor on `device`."
     return slice(rows[0], rows[-1] + 1) if rows == list(range(rows[0], rows[-1] + 1)) else torch.tensor(rows, device=device)
 
-def _levels(sched, ts):
-    "(alpha_bar, sigma) for every model call of a run, computed once on the host."
-    sig = getattr(sched, 'sigmas', None)
-    if sig is not None and len(sig) >= len(ts) and float(sig[0]) > 0:
-        return [(1 / (1 + s * s), s) for s in sig.tolist()[:len(ts)]]
-    ac = sched.alphas_cumprod.tolist()
-    return [(ac[int(round(t))], math.sqrt((1 - ac[int(round(t))]) / ac[int(round(t))])) for t in ts.tolist()]
-
 # %% ../nbs/03_generate.ipynb #3c13542b
 @torch.no_grad()
 def sample(
@@ -94,11 +86,11 @@ def sample(
     states = [None] * len(groups)
     scheduler.set_timesteps(steps, device=x.device)
     ts = scheduler.timesteps
-    levels = {(_step_index(k, len(ts), steps), _noise_level(scheduler, t, k)[1]) for k, t in enumerate(ts)}
+    lv = [_noise_level(scheduler, t, k) for k, t in enumerate(ts)]  # (alpha_bar, sigma) per call, read once, up front
+    levels = {(_step_index(k, len(ts), steps), s) for k, (_, s) in enumerate(lv)}
     for tf, _ in groups: _check_schedules(tf, sorted(levels), steps)  # a short or NaN schedule fails before step 0
     gen_kw = {'generator': generator} if 'generator' in inspect.signature(scheduler.step).parameters else {}
     idx = [_index(rows, x.device) for _, rows in groups]  # slices for contiguous rows: no host syncs when indexing
-    lv = _levels(scheduler, ts)  # (alpha_bar, sigma) per call, read once, not per step from the device
     tf_ = ts.tolist()
     x = x * scheduler.init_noise_sigma
     for k, t in enumerate(tqdm(ts, disable=not progress, leave=False)):
