@@ -12,7 +12,7 @@ from PIL import Image
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['default_device', 'make_generator', 'seed_everything', 'bcast', 'bnorm', 'bdot', 'bstd', 'to_uint8', 'to_pil',
+__all__ = ['default_device', 'make_generator', 'seed_everything', 'bcast', 'bnorm', 'bdot', 'bstd', 'to_u8', 'to_uint8', 'to_pil',
            'image_grid', 'show_grid']
 
 # %% ../nbs/00_core.ipynb #9c6f92a0
@@ -75,12 +75,17 @@ def bstd(
     return _red(x, dtype).std(1).reshape(-1, *([1] * (x.ndim - 1)))
 
 # %% ../nbs/00_core.ipynb #a6c68fb9
+def to_u8(
+    x:torch.Tensor, # float images in [-1, 1] (values outside are clipped)
+)->torch.Tensor:
+    "Float images in [-1, 1] -> uint8 tensor of the same shape."
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
 def to_uint8(
     x:torch.Tensor, # images in [-1, 1], (B, C, H, W)
 )->np.ndarray:
     "Images in [-1,1] -> uint8 array (B, H, W, C), or (B, H, W) for one channel."
-    x = ((x.detach().float().cpu() / 2 + 0.5).clamp(0, 1) * 255).round().to(torch.uint8)
-    x = x.permute(0, 2, 3, 1).numpy()
+    x = to_u8(x.detach().cpu()).permute(0, 2, 3, 1).numpy()
     return x[..., 0] if x.shape[-1] == 1 else x
 
 def to_pil(
