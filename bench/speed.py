@@ -46,7 +46,7 @@ def log(*a): print(f'[{elapsed():6.1f}s]', *a, flush=True)
 # ---------------------------------------------------------------- models
 def build_models(dev, dtype, size):
     "The namespace `load_sd` returns: tiny pipeline on CPU, SD v1-shaped random weights on a GPU. Plus the fp32 UNet."
-    from cfg_guidance.generate import load_sd
+    from cfg_guidance.load import load_sd
     from cfg_guidance.tiny import tiny_sd_path, sd_scheduler
     if dev.type == 'cpu':
         sd = load_sd(tiny_sd_path(), dtype=torch.float32, device='cpu', scheduler='lms')

@@ -16,7 +16,8 @@ from .core import default_device, make_generator
 from .schedules import get_cos_sched, CosineUp, Linear, Interval, mean_normalised
 from .transforms import GuidanceTfm, BaseNormGuidance, TNormGuidance, FullNormGuidance
 from .guiders import GUIDERS, make_guider
-from .generate import sample, make_scheduler, init_latents
+from .generate import sample, init_latents
+from .load import make_scheduler
 from .testbed import load_testbed, testbed_model, load_fashion_mnist, to_u8, NULL_CLASS
 from .metrics import load_judge, judge_features, frechet_distance, precision_recall, diversity, saturation
 

@@ -61,7 +61,8 @@ def testbed_grid(
     "A figure with one titled panel per experiment, each a row of the ten classes."
     import torch
     from cfg_guidance.core import default_device, show_grid, to_pil, image_grid
-    from cfg_guidance.generate import sample, make_scheduler, init_latents
+    from cfg_guidance.generate import sample, init_latents
+    from cfg_guidance.load import make_scheduler
     from cfg_guidance.testbed import load_testbed, testbed_model, NULL_CLASS, FMNIST_CLASSES
     dev = default_device(device)
     unet, train_sched = load_testbed(model, device=dev)
@@ -100,7 +101,7 @@ def grid(
         fig = testbed_grid(seed_experiments(steps), steps=steps, seed=seed, scheduler=scheduler,
                            device=device, progress=progress)
     else:
-        from cfg_guidance.generate import load_sd
+        from cfg_guidance.load import load_sd
         cuda = torch.cuda.is_available() and device in (None, 'cuda')
         sd = load_sd(model, dtype=torch.float16 if cuda else torch.float32, device=device, scheduler=scheduler)
         res = run_sd_experiments(sd, prompt, steps=steps, seed=seed, size=size, progress=progress)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_generate.ipynb #af828416
 from __future__ import annotations
-import inspect, math, numbers, operator, os, re
+import inspect, math, numbers, operator, os
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,8 +15,7 @@ from .schedules import sched_value
 from .transforms import GuidanceTfm, Step
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'MAX_SIZE', 'sample', 'ModelLoadError', 'make_scheduler', 'get_scheduler', 'check_model_folder',
-           'is_local', 'load_sd', 'text_embeddings', 'sd_model', 'decode', 'init_latents', 'generate']
+__all__ = ['MAX_SIZE', 'sample', 'text_embeddings', 'sd_model', 'decode', 'init_latents', 'generate']
 
 # %% ../nbs/03_generate.ipynb #e5d591b7
 def _noise_level(sched, t, k):
@@ -114,103 +113,6 @@ def sample(
         x = scheduler.step(pred, t, x, **gen_kw).prev_sample
         if callback is not None: callback(i, t, x, pred)
     return x
-
-# %% ../nbs/03_generate.ipynb #cae4a1e7
-class ModelLoadError(OSError): "A model part that cannot be loaded; the message names the part and the reason."
-
-def _load(cls, model, part, **kw):
-    "`cls.from_pretrained(model, subfolder=part)`, with unreadable files reported as one `ModelLoadError`."
-    from safetensors import SafetensorError
-    try: return cls.from_pretrained(str(model), subfolder=part, **kw)
-    except (OSError, ValueError, SafetensorError) as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelLoadError(f"cannot load the {part} of {model}: {why}") from e
-
-# %% ../nbs/03_generate.ipynb #69d6ff92
-SCHEDULERS = {'lms': 'LMSDiscreteScheduler', 'euler': 'EulerDiscreteScheduler',
-              'euler_a': 'EulerAncestralDiscreteScheduler', 'ddim': 'DDIMScheduler', 'ddpm': 'DDPMScheduler',
-              'pndm': 'PNDMScheduler', 'heun': 'HeunDiscreteScheduler', 'dpm++': 'DPMSolverMultistepScheduler',
-              'unipc': 'UniPCMultistepScheduler'}
-
-def make_scheduler(
-    name:str, # a key of SCHEDULERS or a diffusers scheduler class name
-    config, # a scheduler config (e.g. `DDPMScheduler.config`) to build it from
-):
-    "A diffusers scheduler by short name, built from `config` (the training noise schedule)."
-    import diffusers
-    cls = SCHEDULERS.get(name.lower(), name)
-    if not cls.endswith('Scheduler') or not hasattr(diffusers, cls):
-        raise ValueError(f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULERS)}")
-    return getattr(diffusers, cls).from_config(config)
-
-def get_scheduler(
-    name:str, # a key of SCHEDULERS or a diffusers scheduler class name
-    model:str|Path, # hub id or folder holding a `scheduler/` config
-):
-    "A diffusers scheduler by short name, configured from `model`'s scheduler config."
-    import diffusers
-    make_scheduler(name, {})  # validates the name before touching files
-    cls = getattr(diffusers, SCHEDULERS.get(name.lower(), name))
-    return _load(cls, model, 'scheduler', local_files_only=is_local(model))
-
-# %% ../nbs/03_generate.ipynb #b393714a
-_CONFIGS = {'tokenizer': [('tokenizer.json',), ('vocab.json', 'merges.txt')], 'scheduler': [('scheduler_config.json',)]}
-
-def check_model_folder(
-    path:str|Path, # a local diffusers folder
-    parts=('unet',), # subfolders that must hold a config.json and safetensors weights
-    configs=(), # subfolders that hold only configs: 'tokenizer', 'scheduler'
-)->Path:
-    "Raise a clear error if `path` is not a diffusers folder, lacks a part, or holds weights other than safetensors."
-    p = Path(path).expanduser()
-    if p.is_file(): raise ValueError(f"{p} is a file; give a diffusers model folder (with unet/, vae/, ...)")
-    if not p.is_dir(): raise FileNotFoundError(f"model folder not found: {p}")
-    for part in (*parts, *configs):
-        if not (p / part).is_dir(): raise FileNotFoundError(f"model folder {p} has no '{part}' subfolder")
-    for sub in (p / part for part in parts):
-        if not (sub / 'config.json').is_file(): raise FileNotFoundError(f"no config.json in {sub}")
-        if not list(sub.glob('*.safetensors')):
-            bins = list(sub.glob('*.bin')) + list(sub.glob('*.ckpt')) + list(sub.glob('*.pt'))
-            why = ' (only pickle checkpoints, which are refused; convert them to safetensors)' if bins else ''
-            raise ValueError(f"no safetensors weights in {sub}{why}")
-    for part in configs:
-        if not any(all((p / part / f).is_file() for f in fs) for fs in _CONFIGS[part]):
-            raise FileNotFoundError(f"{p / part} lacks {' or '.join(' + '.join(fs) for fs in _CONFIGS[part])}")
-    return p
-
-_HUB_ID = re.compile(r'[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*')
-
-def is_local(model)->bool:
-    "Is `model` a local path? Yes for a `Path`, anything on disk, anything not shaped like `owner/name`, or `dir/name` with `dir` here."
-    s = str(model)
-    if isinstance(model, Path) or Path(s).expanduser().exists(): return True
-    if not _HUB_ID.fullmatch(s) or '--' in s or '..' in s or s.endswith(('.', '-')): return True
-    return Path(s.split('/')[0]).is_dir()
-
-# %% ../nbs/03_generate.ipynb #00a6ef5f
-def load_sd(
-    model:str|Path="CompVis/stable-diffusion-v1-4", # hub id or local diffusers folder
-    dtype=torch.float32, # weights dtype (torch.float16 on a GPU)
-    device=None, # default: `default_device()`
-    scheduler:str='lms', # a key of SCHEDULERS
-):
-    "Stable Diffusion's tokenizer, text encoder, VAE, UNet and scheduler, as a namespace."
-    from transformers import CLIPTextModel, CLIPTokenizer
-    from transformers.utils import logging as tlog
-    from diffusers import AutoencoderKL, UNet2DConditionModel
-    tlog.disable_progress_bar()  # per-tensor "Loading weights" bars drown the output
-    device = default_device(device)
-    make_scheduler(scheduler, {})  # a bad name fails before any loading
-    local = is_local(model)
-    if local: model = check_model_folder(model, ('unet', 'vae', 'text_encoder'), ('tokenizer', 'scheduler'))
-    kw = dict(local_files_only=local)
-    w = dict(torch_dtype=dtype, use_safetensors=True, **kw)
-    tok = _load(CLIPTokenizer, model, 'tokenizer', **kw)
-    if len(tok) < 3: raise ModelLoadError(f"cannot load the tokenizer of {model}: no vocabulary found")  # not silently empty
-    te, vae = _load(CLIPTextModel, model, 'text_encoder', **w), _load(AutoencoderKL, model, 'vae', **w)
-    unet = _load(UNet2DConditionModel, model, 'unet', **w)
-    return SimpleNamespace(tokenizer=tok, text_encoder=te.to(device).eval(), vae=vae.to(device).eval(),
-                           unet=unet.to(device).eval(), scheduler=get_scheduler(scheduler, model), device=device, dtype=dtype)
 
 # %% ../nbs/03_generate.ipynb #73bc8e13
 @torch.no_grad()
