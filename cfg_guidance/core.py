@@ -4,7 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #798f2508
 from __future__ import annotations
-import math, os, random
+import io, json, math, os, random, tempfile
+from pathlib import Path
 from textwrap import wrap
 import numpy as np
 import torch
@@ -12,16 +13,33 @@ from PIL import Image
 import matplotlib.pyplot as plt
 
 # %% auto #0
-__all__ = ['default_device', 'make_generator', 'seed_everything', 'bcast', 'bnorm', 'bdot', 'bstd', 'to_u8', 'to_uint8', 'to_pil',
-           'image_grid', 'show_grid']
+__all__ = ['IMAGE_FORMATS', 'check_device', 'default_device', 'make_generator', 'seed_everything', 'bcast', 'bnorm', 'bdot',
+           'bstd', 'to_u8', 'to_uint8', 'to_pil', 'tile', 'image_grid', 'shorten', 'show_grid', 'atomic_write',
+           'image_bytes']
 
 # %% ../nbs/00_core.ipynb #9c6f92a0
-def default_device(
-    device:str|None=None, # force a device ("cpu", "cuda", "cuda:1", "mps"); else `CFG_GUIDANCE_DEVICE` or the best available
+def check_device(
+    device:str|torch.device, # a device name ("cpu", "cuda", "cuda:1", "mps") or a torch.device
+    source:str|None=None, # where the name came from, for the message (e.g. "CFG_GUIDANCE_DEVICE")
 )->torch.device:
-    "The device to run on: the argument, then `$CFG_GUIDANCE_DEVICE`, then CUDA, MPS, CPU."
-    device = device or os.environ.get('CFG_GUIDANCE_DEVICE')
-    if device: return torch.device(device)
+    "`device` as a `torch.device` if this machine has it, else a one-line `ValueError`."
+    src = f"{source}: " if source else ''
+    try: d = torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise ValueError(f"{src}unknown device {str(device)!r}; use cpu, cuda, cuda:N or mps") from e
+    mps = getattr(torch.backends, 'mps', None)
+    ok = {'cpu': True, 'cuda': torch.cuda.is_available() and (d.index or 0) < torch.cuda.device_count(),
+          'mps': mps is not None and mps.is_available()}.get(d.type, False)
+    if not ok: raise ValueError(f"{src}device {str(device)!r} is not available on this machine")
+    return d
+
+def default_device(
+    device:str|torch.device|None=None, # force a device ("cpu", "cuda", "cuda:1", "mps"); else `CFG_GUIDANCE_DEVICE` or the best available
+)->torch.device:
+    "The device to run on: the argument, then `$CFG_GUIDANCE_DEVICE` (both checked), then CUDA, MPS, CPU."
+    if device: return check_device(device)
+    env = os.environ.get('CFG_GUIDANCE_DEVICE')
+    if env: return check_device(env, 'CFG_GUIDANCE_DEVICE')
     if torch.cuda.is_available(): return torch.device('cuda')
     mps = getattr(torch.backends, 'mps', None)
     if mps is not None and mps.is_available(): return torch.device('mps')
@@ -95,26 +113,51 @@ def to_pil(
     return [Image.fromarray(a) for a in to_uint8(x)]
 
 # %% ../nbs/00_core.ipynb #c95719a1
+def tile(
+    images, # uint8 images (N, H, W) or (N, H, W, C), an array or a list of equal-shaped arrays
+    cols:int|None=None, # columns (default: enough for `rows`, else all in one row)
+    rows:int|None=None, # rows (default: enough for all images)
+    pad:int=0, # pixels between cells
+    fill:int=0, # value of the padding and of blank cells
+)->np.ndarray:
+    "One array of `images` laid out row-major in `rows` x `cols` cells, `pad` pixels of `fill` between them."
+    a = np.asarray(images)
+    if a.ndim not in (3, 4) or len(a) == 0: raise ValueError(f"tile: give (N, H, W) or (N, H, W, C) images, got shape {a.shape}")
+    n, h, w = a.shape[:3]
+    cols = cols or (math.ceil(n / rows) if rows else n)
+    rows = rows or math.ceil(n / cols)
+    if rows * cols < n: raise ValueError(f"tile: {n} images do not fit in {rows} x {cols} cells")
+    out = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad, *a.shape[3:]), fill, dtype=a.dtype)
+    for i, im in enumerate(a):
+        r, c = divmod(i, cols); out[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = im
+    return out
+
 def image_grid(
-    images:list, # PIL images, all the same size
+    images:list, # PIL images, all the same size and mode
     rows:int=1, # rows in the grid
     cols:int|None=None, # columns (default: enough for all images)
 )->Image.Image:
     "Paste `images` into one PIL image of `rows` x `cols`."
     if not images: raise ValueError("image_grid: no images given")
-    cols = cols or math.ceil(len(images) / rows)
-    w, h = images[0].size
-    grid = Image.new(images[0].mode, (cols * w, rows * h))
-    for i, im in enumerate(images): grid.paste(im, ((i % cols) * w, (i // cols) * h))
-    return grid
+    return Image.fromarray(tile([np.asarray(im) for im in images], cols=cols, rows=rows))
+
+# %% ../nbs/00_core.ipynb #98893dd4
+def shorten(
+    s, # any text (converted with `str`)
+    max_chars:int=80, # the most characters kept, the ellipsis included
+)->str:
+    "`s` cut to at most `max_chars` characters, ending in '…' when it was cut."
+    s = str(s)
+    return s if len(s) <= max_chars else s[:max(max_chars - 1, 0)] + '…'
 
 def show_grid(
     images:list, # PIL images or arrays
-    titles:list|None=None, # one title per panel
+    titles:list|None=None, # one title per panel (drawn literally: no mathtext)
     rows:int=1, # rows in the grid
     size:float=2.5, # panel width in inches (height follows the images' aspect)
     wrap_at:int=24, # wrap titles at this many characters
-    suptitle:str|None=None, # a title for the whole figure
+    suptitle:str|None=None, # a title for the whole figure (drawn literally, shortened to 2 * `max_chars`)
+    max_chars:int=80, # titles longer than this are shortened
 ):
     "A matplotlib figure of `images` in `rows`, each panel titled; returns the figure."
     cols = math.ceil(len(images) / rows)
@@ -124,7 +167,55 @@ def show_grid(
         ax.axis('off')
         if i >= len(images): continue
         ax.imshow(images[i], cmap='gray' if np.asarray(images[i]).ndim == 2 else None)
-        if titles: ax.set_title('\n'.join(wrap(str(titles[i]), wrap_at)), fontsize=9)
-    if suptitle: fig.suptitle(suptitle)
+        if titles: ax.set_title('\n'.join(wrap(shorten(titles[i], max_chars), wrap_at)), fontsize=9, parse_math=False)
+    if suptitle: fig.suptitle('\n'.join(wrap(shorten(suptitle, 2 * max_chars), 100)), parse_math=False)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/00_core.ipynb #a8cd63b6
+def _umask()->int:
+    "The process's umask, read without changing it where the OS allows."
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'): return int(line.split()[1], 8)
+    except OSError: pass
+    um = os.umask(0o022); os.umask(um); return um
+
+def atomic_write(
+    path:str|Path, # the file to write (its folder must exist)
+    data:bytes, # the whole content
+)->Path:
+    "Write `data` to `path` through a temporary file in the same folder and an atomic rename; returns the path."
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+    return path
+
+IMAGE_FORMATS = {'.png': 'PNG', '.jpg': 'JPEG', '.jpeg': 'JPEG', '.webp': 'WEBP'}
+
+def image_bytes(
+    im, # a PIL image or a matplotlib figure
+    fmt:str='PNG', # 'PNG', 'JPEG' or 'WEBP' (see `IMAGE_FORMATS`)
+    text:dict|None=None, # metadata: key -> text
+    dpi:int=100, # resolution a figure is drawn at
+)->bytes:
+    "`im` encoded as `fmt`, with `text` in PNG text chunks or the EXIF image description (JPEG, WebP)."
+    from PIL.PngImagePlugin import PngInfo
+    if fmt not in IMAGE_FORMATS.values(): raise ValueError(f"unknown image format {fmt!r}; use one of {sorted(set(IMAGE_FORMATS.values()))}")
+    if hasattr(im, 'savefig'):
+        buf = io.BytesIO(); im.savefig(buf, format='png', dpi=dpi, bbox_inches='tight'); im = Image.open(buf); im.load()
+    buf, text = io.BytesIO(), dict(text or {})
+    if fmt == 'PNG':
+        info = PngInfo()
+        for k, v in text.items(): info.add_text(k, str(v))  # latin-1 as tEXt, anything else as UTF-8 iTXt
+        im.save(buf, 'PNG', pnginfo=info)
+    else:
+        exif = Image.Exif()
+        if text: exif[0x010E] = json.dumps(text, ensure_ascii=True)  # ImageDescription: ASCII JSON
+        im.convert('RGB').save(buf, fmt, quality=95, exif=exif)
+    return buf.getvalue()
