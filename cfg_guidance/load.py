@@ -4,62 +4,87 @@
 
 # %% ../nbs/03a_load.ipynb #d25e883a
 from __future__ import annotations
-import re
+import json, os, re, socket, threading
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlparse
 import torch
 from .core import default_device
 
 # %% auto #0
-__all__ = ['SCHEDULERS', 'ModelLoadError', 'make_scheduler', 'get_scheduler', 'check_model_folder', 'is_local', 'load_sd']
+__all__ = ['SCHEDULERS', 'HUB_TIMEOUT', 'scheduler_class', 'make_scheduler', 'get_scheduler', 'ModelLoadError',
+           'check_model_folder', 'is_local', 'load_sd']
 
 # %% ../nbs/03a_load.ipynb #6e7e7ab8
-class ModelLoadError(OSError): "A model part that cannot be loaded; the message names the part and the reason."
-
-def _load(cls, model, part, **kw):
-    "`cls.from_pretrained(model, subfolder=part)`, with unreadable files reported as one `ModelLoadError`."
-    from safetensors import SafetensorError
-    try: return cls.from_pretrained(str(model), subfolder=part, **kw)
-    except (OSError, ValueError, SafetensorError) as e:
-        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelLoadError(f"cannot load the {part} of {model}: {why}") from e
-
-# %% ../nbs/03a_load.ipynb #b3bd314b
 SCHEDULERS = {'lms': 'LMSDiscreteScheduler', 'euler': 'EulerDiscreteScheduler',
               'euler_a': 'EulerAncestralDiscreteScheduler', 'ddim': 'DDIMScheduler', 'ddpm': 'DDPMScheduler',
               'pndm': 'PNDMScheduler', 'heun': 'HeunDiscreteScheduler', 'dpm++': 'DPMSolverMultistepScheduler',
               'unipc': 'UniPCMultistepScheduler'}
 
+def scheduler_class(
+    name:str, # a key of SCHEDULERS, any case
+)->type:
+    "The diffusers scheduler class of the short name `name`; any other name is refused with the tested set."
+    import diffusers
+    key = name.lower() if isinstance(name, str) else None
+    if key not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {name!r}; the tested schedulers are: {', '.join(SCHEDULERS)}")
+    return getattr(diffusers, SCHEDULERS[key])
+
 def make_scheduler(
-    name:str, # a key of SCHEDULERS or a diffusers scheduler class name
+    name:str, # a key of SCHEDULERS, any case
     config, # a scheduler config (e.g. `DDPMScheduler.config`) to build it from
 ):
     "A diffusers scheduler by short name, built from `config` (the training noise schedule)."
-    import diffusers
-    cls = SCHEDULERS.get(name.lower(), name)
-    if not cls.endswith('Scheduler') or not hasattr(diffusers, cls):
-        raise ValueError(f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULERS)}")
-    return getattr(diffusers, cls).from_config(config)
+    return scheduler_class(name).from_config(config)
 
 def get_scheduler(
-    name:str, # a key of SCHEDULERS or a diffusers scheduler class name
+    name:str, # a key of SCHEDULERS, any case
     model:str|Path, # hub id or folder holding a `scheduler/` config
 ):
     "A diffusers scheduler by short name, configured from `model`'s scheduler config."
-    import diffusers
-    make_scheduler(name, {})  # validates the name before touching files
-    cls = getattr(diffusers, SCHEDULERS.get(name.lower(), name))
-    return _load(cls, model, 'scheduler', local_files_only=is_local(model))
+    return _load(scheduler_class(name), model, 'scheduler', local_files_only=is_local(model))
 
-# %% ../nbs/03a_load.ipynb #4cee78e4
+# %% ../nbs/03a_load.ipynb #d4c5bdaa
+class ModelLoadError(OSError): "A model part that cannot be loaded; the message names the part and the reason."
+
+def _first_line(e): return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+def _load(cls, model, part, **kw):
+    "`cls.from_pretrained(model, subfolder=part)`, with unreadable files reported as one `ModelLoadError`."
+    from safetensors import SafetensorError
+    from transformers.utils import logging as tlog
+    verbosity = tlog.get_verbosity(); tlog.set_verbosity_error()  # its load report is many lines; ours is one
+    try: return cls.from_pretrained(str(model), subfolder=part, **kw)
+    except RuntimeError as e:
+        if 'mismatch' not in str(e): raise  # a bug, not a bad file
+        raise ModelLoadError(f"cannot load the {part} of {model}: its weights' shapes do not match its config.json") from e
+    except (OSError, ValueError, SafetensorError) as e:
+        raise ModelLoadError(f"cannot load the {part} of {model}: {_first_line(e)}") from e
+    finally: tlog.set_verbosity(verbosity)
+
+def _check_finite(module, part, model):
+    "Refuse `module` if a weight holds NaN or Inf (one host sync for the whole module)."
+    ts = [(n, t) for n, t in [*module.named_parameters(), *module.named_buffers()] if t.is_floating_point()]
+    if not ts or bool(torch.stack([torch.isfinite(t).all() for _, t in ts]).all()): return module
+    name = next(n for n, t in ts if not bool(torch.isfinite(t).all()))
+    raise ModelLoadError(f"the {part} of {model} has non-finite weights (NaN or Inf) in {name}")
+
+# %% ../nbs/03a_load.ipynb #05c37fe8
 _CONFIGS = {'tokenizer': [('tokenizer.json',), ('vocab.json', 'merges.txt')], 'scheduler': [('scheduler_config.json',)]}
+
+def _check_json(f:Path, part, model):
+    "`f` must hold a JSON object."
+    try: obj = json.loads(f.read_text(encoding='utf-8'))
+    except (ValueError, UnicodeDecodeError) as e: raise ModelLoadError(f"cannot load the {part} of {model}: {f.name} is not valid JSON ({_first_line(e)})") from e
+    if not isinstance(obj, dict): raise ModelLoadError(f"cannot load the {part} of {model}: {f.name} holds a {type(obj).__name__}, not a JSON object")
 
 def check_model_folder(
     path:str|Path, # a local diffusers folder
     parts=('unet',), # subfolders that must hold a config.json and safetensors weights
     configs=(), # subfolders that hold only configs: 'tokenizer', 'scheduler'
 )->Path:
-    "Raise a clear error if `path` is not a diffusers folder, lacks a part, or holds weights other than safetensors."
+    "Raise a clear error if `path` is not a diffusers folder, lacks a part, holds weights other than safetensors or a bad JSON file."
     p = Path(path).expanduser()
     if p.is_file(): raise ValueError(f"{p} is a file; give a diffusers model folder (with unet/, vae/, ...)")
     if not p.is_dir(): raise FileNotFoundError(f"model folder not found: {p}")
@@ -74,6 +99,9 @@ def check_model_folder(
     for part in configs:
         if not any(all((p / part / f).is_file() for f in fs) for fs in _CONFIGS[part]):
             raise FileNotFoundError(f"{p / part} lacks {' or '.join(' + '.join(fs) for fs in _CONFIGS[part])}")
+    for part in (*parts, *configs):
+        for f in sorted((p / part).glob('*.json')):
+            _check_json(f, part, p)
     return p
 
 _HUB_ID = re.compile(r'[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*')
@@ -86,6 +114,37 @@ def is_local(model)->bool:
     return Path(s.split('/')[0]).is_dir()
 
 # %% ../nbs/03a_load.ipynb #71a4bd72
+HUB_TIMEOUT = 5.  # seconds: the most one reachability check of the hub may take
+
+def _offline()->bool:
+    from huggingface_hub import constants
+    return bool(constants.HF_HUB_OFFLINE) or os.environ.get('HF_HUB_OFFLINE', '').upper() in ('1', 'ON', 'YES', 'TRUE')
+
+def _in_cache(model)->bool:
+    "Is `model`'s UNet config in the local Hugging Face cache?"
+    from huggingface_hub import try_to_load_from_cache
+    try: return isinstance(try_to_load_from_cache(str(model), 'unet/config.json'), str)
+    except ValueError: return False
+
+def _reach_hub(timeout:float=HUB_TIMEOUT)->str|None:
+    "None if the hub answers a TCP connection within `timeout` seconds, else why not (one attempt, in a thread)."
+    from huggingface_hub import constants
+    u = urlparse(constants.ENDPOINT); res = ['no answer within %g s' % timeout]
+    def probe():
+        try: socket.create_connection((u.hostname, u.port or 443), timeout=timeout).close(); res[0] = None
+        except BaseException as e: res[0] = _first_line(e)
+    th = threading.Thread(target=probe, daemon=True); th.start(); th.join(timeout)
+    return res[0]
+
+def _check_hub(model):
+    "Fail fast for a hub id that is neither in the cache nor reachable."
+    if _in_cache(model): return
+    here = f"no local folder {Path(str(model)).absolute()} exists, and "
+    if _offline(): raise ModelLoadError(f"{here}offline (HF_HUB_OFFLINE=1), and {model} is not in the local cache")
+    why = _reach_hub()
+    if why: raise ModelLoadError(f"{here}the hub cannot be reached to download {model} ({why})")
+
+# %% ../nbs/03a_load.ipynb #3cee2642
 def load_sd(
     model:str|Path="CompVis/stable-diffusion-v1-4", # hub id or local diffusers folder
     dtype=torch.float32, # weights dtype (torch.float16 on a GPU)
@@ -98,14 +157,15 @@ def load_sd(
     from diffusers import AutoencoderKL, UNet2DConditionModel
     tlog.disable_progress_bar()  # per-tensor "Loading weights" bars drown the output
     device = default_device(device)
-    make_scheduler(scheduler, {})  # a bad name fails before any loading
+    scheduler_class(scheduler)  # a bad name fails before any loading
     local = is_local(model)
     if local: model = check_model_folder(model, ('unet', 'vae', 'text_encoder'), ('tokenizer', 'scheduler'))
+    else: _check_hub(model)
     kw = dict(local_files_only=local)
     w = dict(torch_dtype=dtype, use_safetensors=True, **kw)
     tok = _load(CLIPTokenizer, model, 'tokenizer', **kw)
     if len(tok) < 3: raise ModelLoadError(f"cannot load the tokenizer of {model}: no vocabulary found")  # not silently empty
-    te, vae = _load(CLIPTextModel, model, 'text_encoder', **w), _load(AutoencoderKL, model, 'vae', **w)
-    unet = _load(UNet2DConditionModel, model, 'unet', **w)
-    return SimpleNamespace(tokenizer=tok, text_encoder=te.to(device).eval(), vae=vae.to(device).eval(),
-                           unet=unet.to(device).eval(), scheduler=get_scheduler(scheduler, model), device=device, dtype=dtype)
+    parts = {'text_encoder': _load(CLIPTextModel, model, 'text_encoder', **w), 'vae': _load(AutoencoderKL, model, 'vae', **w),
+             'unet': _load(UNet2DConditionModel, model, 'unet', **w)}
+    parts = {k: _check_finite(m.to(device).eval(), k, model) for k, m in parts.items()}
+    return SimpleNamespace(tokenizer=tok, **parts, scheduler=get_scheduler(scheduler, model), device=device, dtype=dtype)
