@@ -12,6 +12,7 @@ import torch
 from diffusers.hooks import HookRegistry, ModelHook
 from diffusers.guiders import BaseGuidance
 from diffusers.guiders.guider_utils import GuiderOutput
+from fastcore.basics import patch
 from .core import default_device
 from .transforms import Step, Guidance
 from .generate import MAX_SIZE, pred_type_of, step_for, sample, init_latents
@@ -133,7 +134,8 @@ class GuidanceHook(ModelHook):
         return self.pair(out, x, t, kw['img_ids'])
 
 # %% ../nbs/08_pipelines.ipynb #d8a50664
-def _start(self:GuidanceHook):
+@patch
+def start(self:GuidanceHook):
     "A new pipeline call: count from 0, drop the rule's state, check the rule's schedules over the whole run."
     self.unpaired()
     sched = self.pipe.scheduler
@@ -142,7 +144,11 @@ def _start(self:GuidanceHook):
     sts = [step_for(sched, k, steps) for k in range(len(self.ts))]
     self.rule.check_run(steps, sorted({(s.i, s.sigma) for s in sts}), sts[0].pred)
 
-def _step(self:GuidanceHook, x, t, scale=1.)->Step:
+@patch
+def step(self:GuidanceHook,
+         x:torch.Tensor, # the model input for the conditional rows
+         t, # the timestep the model was called with
+         scale:float=1.): # the scheduler's timestep per unit of the model's (Flux: 1000)
     "The `Step` of the next model evaluation, counted (not looked up by timestep), its timestep checked."
     sched, k, ts = self.pipe.scheduler, self.k, self.ts
     if k >= len(ts): raise RuntimeError(f"guided(): model evaluation {k + 1} but the scheduler has {len(ts)} timesteps")
@@ -153,10 +159,9 @@ def _step(self:GuidanceHook, x, t, scale=1.)->Step:
     self.k += 1
     return step_for(sched, k, getattr(sched, 'num_inference_steps', None) or len(ts), x)
 
-GuidanceHook.start, GuidanceHook.step = _start, _step
-
 # %% ../nbs/08_pipelines.ipynb #2e8251a2
-def _batch(self:GuidanceHook, out, x, t):
+@patch
+def batch(self:GuidanceHook, out, x, t):
     "One call on cat([x, x]): return cat([pred, pred]), which the pipeline's u + G (c - u) leaves as pred."
     if not getattr(self.pipe, 'do_classifier_free_guidance', False):
         raise ValueError(f"guided(): {type(self.pipe).__name__} is not running classifier-free guidance (guidance_scale <= 1),"
@@ -165,7 +170,8 @@ def _batch(self:GuidanceHook, out, x, t):
     pred, self.state = self.rule(u, c, self.step(x.chunk(2)[1], t), self.state)
     return _with(out, torch.cat([pred, pred]))
 
-def _pair(self:GuidanceHook, out, x, t, ids):
+@patch
+def pair(self:GuidanceHook, out, x, t, ids):
     "Flux's true CFG: keep c; at u's call write pred into c's tensor and return that tensor for u too."
     y = _pred(out)
     if self.held is not None and x is not self.held[0] and not torch.equal(x, self.held[0]): self.unpaired()
@@ -175,14 +181,13 @@ def _pair(self:GuidanceHook, out, x, t, ids):
     c.copy_(pack(pred))
     return _with(out, c)
 
-def _unpaired(self:GuidanceHook):
+@patch
+def unpaired(self:GuidanceHook):
     "Raise if a conditional call found no unconditional partner (Flux with true CFG off)."
     if self.held is not None:
         self.held = None
         raise ValueError(f"guided(): {type(self.pipe).__name__} ran no unconditional pass (true CFG is off); "
                          "pass negative_prompt and true_cfg_scale > 1, or use guided_call")
-
-GuidanceHook.batch, GuidanceHook.pair, GuidanceHook.unpaired = _batch, _pair, _unpaired
 
 # %% ../nbs/08_pipelines.ipynb #241cfee5
 @contextmanager
@@ -335,7 +340,8 @@ def pipe_generate(
     latents:torch.Tensor|None=None, # initial latents (image-shaped) instead of seeds
     progress:bool=True, # show a progress bar
     callback=None, # passed to `sample`
-    **kw, # passed to `encode` (e.g. max_sequence_length) 
+    guidance:float=3.5, # Flux-dev's distilled-guidance embedding (other families ignore it)
+    **kw, # passed to `encode` (e.g. max_sequence_length)
 )->tuple:
     "Images in [-1, 1] (B, 3, H, W) and final latents, one row per rule / prompt, with the package loop on any family."
     b = max(len(o) if isinstance(o, (list, tuple)) else 1 for o in (prompts, rules, seeds))
@@ -347,7 +353,7 @@ def pipe_generate(
     if latents is None: latents = init_latents(latent_shape(pipe, size), seeds, m.dtype, pipe._execution_device)
     size = size or (latents.shape[2] * pipe.vae_scale_factor, latents.shape[3] * pipe.vae_scale_factor)
     cond, uncond = encode(pipe, prompts, negative_prompt, size, **kw)
-    x = sample(pipe_model(pipe), pipe_scheduler(pipe, size), latents, cond, uncond, rules, steps, progress=progress, callback=callback)
+    x = sample(pipe_model(pipe, guidance), pipe_scheduler(pipe, size), latents, cond, uncond, rules, steps, progress=progress, callback=callback)
     return pipe_decode(pipe, x), x
 
 # %% ../nbs/08_pipelines.ipynb #2fe5d513
@@ -373,14 +379,19 @@ class RuleGuider(BaseGuidance):
         return type(self)(kw.pop('rule', self.rule), **{**{k: self.config[k] for k in ('start', 'stop', 'enabled')}, **kw})
 
 # %% ../nbs/08_pipelines.ipynb #f32691f8
-def _rule_step(self:RuleGuider)->Step:
+@patch
+def rule_step(self:RuleGuider)->Step:
+    "The rule's step context: index, steps and timestep (no x, no prediction type: a guider is not given them)."
     return Step(i=self._step or 0, n=self._num_inference_steps, t=None if self._timestep is None else float(self._timestep))
 
-def _set_state(self:RuleGuider, step, num_inference_steps, timestep):
+@patch
+def set_state(self:RuleGuider, step, num_inference_steps, timestep):
+    "diffusers' per-step state, and a fresh carried state for the rule at step 0."
     BaseGuidance.set_state(self, step, num_inference_steps, timestep)
     if step == 0: self._carry = None  # a new call: the rule's carried state starts afresh
 
-def _uses_uncond(self:RuleGuider)->bool:
+@patch
+def uses_uncond(self:RuleGuider)->bool:
     "Is the unconditional prediction used at this step: enabled, inside [start, stop), and needed by the rule?"
     if not self._enabled: return False
     if self._num_inference_steps is not None:
@@ -388,18 +399,24 @@ def _uses_uncond(self:RuleGuider)->bool:
         if not lo <= self._step < hi: return False
     return bool(self.rule.needs_uncond(self.rule_step()))
 
-def _prepare_inputs(self:RuleGuider, data):
+@patch
+def prepare_inputs(self:RuleGuider, data):
+    "The conditional (and, when used, the unconditional) batch of model inputs."
     return [self._prepare_batch(data, i, p) for i, p in zip(range(self.num_conditions), self._input_predictions)]
-def _prepare_from_block_state(self:RuleGuider, data, input_fields):
+@patch
+def prepare_inputs_from_block_state(self:RuleGuider, data, input_fields):
+    "The same, from a modular pipeline's block state."
     return [self._prepare_batch_from_block_state(input_fields, data, i, p)
             for i, p in zip(range(self.num_conditions), self._input_predictions)]
 
-def _forward(self:RuleGuider, pred_cond, pred_uncond=None)->GuiderOutput:
+@patch
+def forward(self:RuleGuider, pred_cond, pred_uncond=None)->GuiderOutput:
+    "The rule's combination of the predictions (the conditional one alone when u was not computed)."
     if pred_uncond is None: pred = pred_cond
     else: pred, self._carry = self.rule(pred_uncond, pred_cond, self.rule_step(), self._carry)
     return GuiderOutput(pred=pred, pred_cond=pred_cond, pred_uncond=pred_uncond)
 
-RuleGuider.rule_step, RuleGuider.set_state, RuleGuider.uses_uncond = _rule_step, _set_state, _uses_uncond
-RuleGuider.prepare_inputs, RuleGuider.prepare_inputs_from_block_state, RuleGuider.forward = _prepare_inputs, _prepare_from_block_state, _forward
-RuleGuider.is_conditional = property(lambda self: self._count_prepared == 1)
-RuleGuider.num_conditions = property(lambda self: 1 + self.uses_uncond())
+@patch(as_prop=True)
+def is_conditional(self:RuleGuider)->bool: return self._count_prepared == 1
+@patch(as_prop=True)
+def num_conditions(self:RuleGuider)->int: return 1 + self.uses_uncond()
