@@ -1,0 +1,60 @@
+"""The full guidance benchmark on one GPU: every registered rule, tuned on a held-out seed, on every testbed.
+
+Run on the device machine from the repo root (carry .whl and .carry, see CONTRIBUTING.md):
+    python3 bench/run_full.py --out $OUT [--testbeds underfit wellfit flow] [--n 500] [--tune-n 250] [--budget 540]
+
+For each testbed, in order, `cfg_guidance.bench.run_bench` tunes every method with more than one setting on seed 100
+(`tune_n` samples per tuning run, three strengths per setting), then sweeps every method at its chosen setting over
+six strengths and seeds 0, 1, 2 (`n` samples per run), scoring every run in every feature space. Then
+`bench/rescore.py` re-scores the evaluation runs' samples with an independent judge (a fixed random conv net's
+features, FD computed by torchmetrics' own code) as a check on the verdicts.
+The sweeps live in --work (samples are too large to bring back); $OUT gets, per testbed, <testbed>.tar.gz with
+results.csv, rescore.csv, tuning.json, floor.json, config.json, front.png, samples.png, and timings.json for all.
+A testbed is only started while the time used is under --budget seconds; what is not run is listed in timings.json.
+"""
+import argparse, json, os, shutil, subprocess, sys, tarfile, time
+from datetime import datetime, timezone
+from pathlib import Path
+
+def main(a):
+    import torch
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    from cfg_guidance.bench import run_bench
+    out, work = Path(a.out), Path(a.work); out.mkdir(parents=True, exist_ok=True); work.mkdir(parents=True, exist_ok=True)
+    card = torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'
+    tim = dict(card=card, date=datetime.now(timezone.utc).isoformat(timespec='seconds'), n=a.n, tune_n=a.tune_n,
+               steps=a.steps, torch=torch.__version__, testbeds={}, not_run=[])
+    t_all = time.time()
+    for tb in a.testbeds:
+        if time.time() - t_all > a.budget: tim['not_run'].append(tb); continue
+        d, t0 = work/tb, time.time()
+        run_bench(out=d, testbed=tb, n=a.n, tune_n=a.tune_n, steps=a.steps, device=a.device, progress=False,
+                  max_batch=a.max_batch)
+        t1 = time.time()
+        r = subprocess.run([sys.executable, str(Path(__file__).parent/'rescore.py'), str(d), '--device', a.device],
+                           capture_output=True, text=True)
+        print(r.stdout[-2000:], r.stderr[-2000:], flush=True)
+        tim['testbeds'][tb] = dict(sweep_s=round(t1 - t0, 1), rescore_s=round(time.time() - t1, 1), rescore_rc=r.returncode)
+        with tarfile.open(out/f'{tb}.tar.gz', 'w:gz') as t:
+            for p in sorted(d.iterdir()):
+                if p.is_file() and p.name != '.lock': t.add(p, arcname=f'{tb}/{p.name}')
+        print(f'== {tb}: {tim["testbeds"][tb]}', flush=True)
+        tim['total_s'] = round(time.time() - t_all, 1)
+        (out/'timings.json').write_text(json.dumps(tim, indent=1))
+    tim['total_s'] = round(time.time() - t_all, 1)
+    (out/'timings.json').write_text(json.dumps(tim, indent=1))
+    print(json.dumps(tim, indent=1))
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--work', default='/tmp/bench_work')
+    ap.add_argument('--testbeds', nargs='+', default=['underfit', 'wellfit', 'flow'])
+    ap.add_argument('--n', type=int, default=500)
+    ap.add_argument('--tune-n', type=int, default=250)
+    ap.add_argument('--steps', type=int, default=25)
+    ap.add_argument('--max-batch', type=int, default=8192)
+    ap.add_argument('--device', default='cuda')
+    ap.add_argument('--budget', type=float, default=540, help='start no new testbed after this many seconds')
+    main(ap.parse_args())
