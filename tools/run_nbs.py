@@ -28,6 +28,8 @@ def run_nb(fn, flags=()):
             cell.outputs = []  # never keep stale outputs from a cell that did not run
             return True
         return False
+    for c in nb.cells:  # a cell that prints nothing this time must not keep last time's output
+        if c.cell_type == 'code': c.outputs = []
     os.environ['IN_TEST'] = '1'
     sh = CaptureShell(fn)
     with working_directory(fn.parent): sh.run_all(nb, exc_stop=True, preproc=_skip)
