@@ -72,7 +72,7 @@ def _output(out, default:str='grid.png')->tuple:
     d = path.parent
     if path.is_dir(): raise UsageError(f"output path is a folder: {path}")
     probe = d if d.is_dir() else d.parent  # a folder named with a trailing slash is created when the grid is saved
-    if not probe.is_dir(): raise UsageError(f"output folder does not exist: {d if d.parent.is_dir() else probe}")
+    if not probe.is_dir(): raise UsageError(f"output folder does not exist: {d}")
     try: fd, tmp = tempfile.mkstemp(dir=probe)
     except OSError as e: raise UsageError(f"output folder is not writable: {probe} ({e.strerror})") from e
     os.close(fd); os.remove(tmp)

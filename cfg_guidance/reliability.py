@@ -6,10 +6,11 @@
 from __future__ import annotations
 import copy, math
 import torch
-from .transforms import Step, GuidanceTfm, BaseNormGuidance, TNormGuidance, FullNormGuidance
+from .transforms import Step, Guidance, GuidanceTfm, BaseNormGuidance, TNormGuidance, FullNormGuidance, GUIDANCE
+import cfg_guidance.guiders  # registers the field's rules in GUIDANCE
 
 # %% auto #0
-__all__ = ['EDGE_CASES', 'VARIANTS', 'edge_inputs', 'edge_steps', 'stress_tfm', 'all_tfms', 'invariance']
+__all__ = ['EDGE_CASES', 'edge_inputs', 'edge_steps', 'stress_tfm', 'all_rules', 'invariance']
 
 # %% ../nbs/10_reliability.ipynb #df03292d
 EDGE_CASES = ('c == u', 'zeros', 'huge 1e4', 'max 6e4', 'tiny 1e-30', 'mixed rows')
@@ -53,40 +54,40 @@ def stress_tfm(
     shape:tuple=(4, 4, 8, 8), # batch shape
     seed:int=0, # seed of the inputs
 )->dict:
-    "(case, dtype name) -> 'ok' or the first problem, for every `EDGE_CASES` input at three noise levels."
+    "(case, dtype name) -> 'ok', 'beyond <dtype>' (the float32 result does not fit the dtype) or the first problem."
     x, snap, out = torch.randn(shape, generator=torch.Generator().manual_seed(seed + 1)), _snapshot(tf), {}
     for case, (u0, c0) in edge_inputs(shape, seed).items():
-        for dt in dtypes:
+        ref = []  # the float32 predictions, step by step: what a lower precision should give
+        for dt in (torch.float32, *[d for d in dtypes if d != torch.float32]):
             if case == 'tiny 1e-30' and dt == torch.float16: continue  # below fp16's range: it is the zeros case
             u, c, state, res = u0.to(dt), c0.to(dt), None, 'ok'
             keep = (u.clone(), c.clone())
             try:
-                for st in edge_steps(x.to(dt)):
+                for k, st in enumerate(edge_steps(x.to(dt))):
                     pred, state = tf(u, c, st, state)
+                    if dt == torch.float32: ref.append(pred.abs().max().item())
                     if pred.dtype != dt: res = f'dtype {str(pred.dtype)[6:]} out'
-                    elif not torch.isfinite(pred).all(): res = f'non-finite at sigma={st.sigma}'
+                    elif not torch.isfinite(pred).all():
+                        beyond = dt != torch.float32 and k < len(ref) and torch.finfo(dt).max < ref[k] < math.inf
+                        res = f'beyond {str(dt)[6:]}' if beyond else f'non-finite at sigma={st.sigma}'
                     if res != 'ok': break
             except Exception as e: res = f'{type(e).__name__}: {e}'
             if res == 'ok' and not (torch.equal(u, keep[0]) and torch.equal(c, keep[1])): res = 'changed its inputs'
             if res == 'ok' and not _unchanged(tf, snap): res = 'changed itself'
-            out[case, str(dt)[6:]] = res
+            if dt in dtypes: out[case, str(dt)[6:]] = res
     return out
 
 # %% ../nbs/10_reliability.ipynb #9038e92c
-VARIANTS = {'rescale': [dict(space='eps'), dict(space='x0')], 'apg': [dict(space='eps', beta=0.7, eta=0.5)],
-            'cfgzero': [dict(zero_init_steps=2)], 'mimic': [dict(space='eps', q=0.9, phi=0.5, per_channel=False)],
-            'dynthresh': [dict(lim=1e6)], 'fdg': [dict(levels=3)], 'interval': [dict(inner='apg', lo=0., hi=2.)]}
-
-def all_tfms(
-    variants:dict=VARIANTS, # registry name -> extra keyword settings to test besides the defaults
+def all_rules(
+    steps:int=10, # the run length schedules are built for
 )->dict:
-    "Label -> transform: the seed's four classes, and every `GUIDERS` entry at its defaults and in `variants`."
-    from cfg_guidance.guiders import GUIDERS, make_guider
+    "Label -> rule: the seed's four classes, and every `GUIDANCE` entry at its middle strength (first and last tuned setting) and neutral setting."
     out = {'GuidanceTfm(g=7.5)': GuidanceTfm(g=7.5), 'BaseNormGuidance(g=7.5)': BaseNormGuidance(g=7.5),
            'TNormGuidance(g=0.15)': TNormGuidance(g=0.15), 'FullNormGuidance(g=0.15)': FullNormGuidance(g=0.15)}
-    for k in GUIDERS:
-        for kw in [{}, *variants.get(k, [])]:
-            out[k + ''.join(f' {a}={v}' for a, v in kw.items())] = make_guider(k, **kw)
+    for k, e in GUIDANCE.items():
+        for setting in (e.tune[0], e.tune[-1]):
+            out[f"{k} {e.strength}={e.grid[3]:g}" + ''.join(f' {a}={v}' for a, v in setting.items())] = e.make(e.grid[3], steps, **setting)
+        if e.neutral is not None: out[f'{k} neutral'] = e.build(**e.neutral)
     return out
 
 # %% ../nbs/10_reliability.ipynb #ae243d26
