@@ -6,10 +6,13 @@ pipeline (`proc_nbs`: frontmatter from `# Title` / `> subtitle`, show_doc cells,
 template) inside a small page template (`docs_assets/nbconvert/site/`). The glue below is what Quarto does and
 nbconvert does not: cell options (`#| echo/output/include/code-fold`), pandoc's fenced divs and link attributes,
 the title block, pandoc's heading ids, `.ipynb` and absolute doc links made relative, the sidebar (from
-`nbs/sidebar.yml`, written from the notebooks present) and the table of contents. One addition to nbdev: show_doc
+`nbs/sidebar.yml`, written from the notebooks present), the table of contents, previous/next links in sidebar order,
+and search (an index of every page's title, headings and text in `search-index.js`, filtered in the browser by
+docs_assets/site.js: no server, no network). One addition to nbdev: show_doc
 gets nbdev's classic docments table (fastcore 1.14 only prints the docments as comments in the signature); the
 GitHub workflow renders the same `_proc/` with Quarto, so both sites show it. Math is typeset in the browser by
-the vendored KaTeX in `docs_assets/katex/` (see docs_assets/site.js); PNG outputs are embedded as data URIs.
+the vendored KaTeX in `docs_assets/katex/` (see docs_assets/site.js); PNG outputs are embedded as data URIs, and
+files beside the notebooks (`nbs/images/*.png`, linked from markdown as `images/x.png`) are copied into the site.
 
 Usage (from the repo root, after `nbdev_export`):
     python tools/build_docs.py                  # refresh nbs/nbdev.yml + nbs/sidebar.yml, process, render _docs/
@@ -160,6 +163,12 @@ def fix_links(html, page_dir, site_url, html_of):
         return f'{attr}="{posixpath.relpath(target, page_dir or ".")}{frag}"'
     return _re_link.sub(sub, html)
 
+_re_fig = re.compile(r'<p>\s*(<img\b[^>]*\balt="([^"]+)"[^>]*>)\s*</p>')
+
+def implicit_figures(html):
+    "An image alone in its paragraph becomes a figure captioned by its alt text (pandoc's implicit_figures, as Quarto)."
+    return _re_fig.sub(lambda m: f'<figure class="figure">{m[1]}<figcaption>{m[2]}</figcaption></figure>', html)
+
 _re_hid = re.compile(r'<h([1-6]) id="([^"]+)">(.*?)</h\1>', re.S)
 
 def _text(html): return re.sub(r'<a class="anchor-link".*?</a>|<[^>]+>', '', html, flags=re.S).strip()
@@ -178,12 +187,55 @@ def pandoc_ids(html):
 
 _re_head = re.compile(r'<h([23]) id="([^"]+)">(.*?)</h\1>', re.S)
 
+def nav_order(contents):
+    "The sidebar's notebooks flattened in reading order (previous/next links follow it)."
+    res = []
+    for it in contents:
+        if isinstance(it, dict) and 'contents' in it: res += [r for r in nav_order(it['contents']) if r not in res]
+        elif (r := it if isinstance(it, str) else it.get('href')) not in res: res.append(r)
+    return res
+
+def pager(order, r, page_of):
+    "Previous and next pages of notebook `r` in sidebar order, as {'prev'|'next': {'html', 'title'}}."
+    order = [o for o in order if o in page_of]
+    if r not in order: return {}
+    i, res = order.index(r), {}
+    if i > 0: res['prev'] = {k: page_of[order[i-1]][k] for k in ('html', 'title')}
+    if i < len(order) - 1: res['next'] = {k: page_of[order[i+1]][k] for k in ('html', 'title')}
+    return res
+
 def toc_html(html):
     "A table of contents of the page's h2/h3 headings (Quarto's `toc: true`)."
     items = [(lvl, hid, _text(txt)) for lvl, hid, txt in _re_head.findall(html)]
     if not items: return ''
     lis = ''.join(f'<li class="toc-h{lvl}"><a href="#{hid}">{txt}</a></li>' for lvl, hid, txt in items)
     return f'<h2>On this page</h2><ul>{lis}</ul>'
+
+# --- search ---------------------------------------------------------------------------------------------------------
+
+SECTION_CHARS = 5000  # text kept per section in the search index (its first part; the heading is always kept)
+
+def search_entries(html, page):
+    """Search entries of one rendered page: the page itself (title, subtitle, text before the first heading), then one per
+    h1-h4 heading with its anchor and the prose under it (markdown and show_doc output; code cells and outputs are left out)."""
+    from bs4 import BeautifulSoup, NavigableString, Comment
+    main = BeautifulSoup(html, 'html.parser').select_one('main')
+    secs = [{'href': page['html'], 'page': page['title'], 'title': page['title'], 'text': [page['description']]}]
+    for el in main.descendants if main else []:
+        if getattr(el, 'name', None) in ('h1', 'h2', 'h3', 'h4') and el.get('id') and not el.find_parent('header'):
+            secs.append({'href': f"{page['html']}#{el['id']}", 'page': page['title'], 'title': unescape(_text(str(el))), 'text': []})
+        elif isinstance(el, NavigableString) and not isinstance(el, Comment) and el.strip():
+            if el.find_parent(['h1', 'h2', 'h3', 'h4', 'header', 'script', 'style']) or el.find_parent('a', class_='anchor-link'): continue
+            if el.find_parent(class_='jp-RenderedMarkdown'): secs[-1]['text'].append(str(el))
+    for e in secs: e['text'] = ' '.join(' '.join(e['text']).split())[:SECTION_CHARS]
+    return [e for e in secs if e['title'] or e['text']]
+
+def write_search_index(out, entries):
+    "The index as a script (`window.DOCS_INDEX = [...]`): a script loads from file:// as well as over HTTP, JSON would not."
+    keys = ['href', 'page', 'title', 'text']  # entries are lists in this order (smaller than repeating the keys)
+    data = json.dumps({'keys': keys, 'entries': [[e[k] for k in keys] for e in entries]}, separators=(',', ':'))
+    (out/'search-index.js').write_text(f'window.DOCS_INDEX = {data};\n')
+    return len(data)
 
 # --- nbdev's processing, with show_doc's docments table ---------------------------------------------------------
 
@@ -256,13 +308,13 @@ def nav_tree(contents, page_of, current):
             if p: res.append({'href': p['html'], 'title': p['title'], 'active': p['html'] == current})
     return res
 
-def render_page(exp, nb, page, site, nav, page_of, html_of):
-    "Render one processed notebook to a complete HTML page."
+def render_page(exp, nb, page, site, nav, page_of, html_of, pages=None):
+    "Render one processed notebook to a complete HTML page (`pages`: its previous/next pages)."
     page_dir = posixpath.dirname(page['html'])
     res = {'page': page, 'site': site, 'root': '../' * len(Path(page_dir).parts),
-           'nav': nav_tree(nav, page_of, page['html'])}
+           'nav': nav_tree(nav, page_of, page['html']), 'pager': pages or {}}
     html, res = exp.from_notebook_node(quarto_cells(nb), resources=res)
-    html = pandoc_ids(fix_links(html, page_dir, site['url'], html_of))
+    html = implicit_figures(pandoc_ids(fix_links(html, page_dir, site['url'], html_of)))
     if site['toc']: html = html.replace('<!--site-toc-->', toc_html(html), 1)
     return html, res
 
@@ -277,12 +329,22 @@ def write_static(out, nbs, site, exp, css):
     for f in site['css']:
         if (nbs/f).exists(): shutil.copy(nbs/f, out/f)
 
-def copy_files(cache, out):
-    "Images and other files next to the notebooks (nbdev copies them into _proc/) go to the same place in the site."
-    for f in cache.rglob('*'):
-        if f.is_file() and f.suffix.lower() in STATIC_EXTS and not f.name.startswith(('_', '.')):
-            (out/f.relative_to(cache)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(f, out/f.relative_to(cache))
+def copy_files(nbs, out):
+    """Images and other files beside the notebooks (`nbs/images/seed_grid.png`) go to the same place in the site, so
+    markdown's `![grid](images/seed_grid.png)` works in both; `_`/`.` files and folders are skipped, as nbdev does."""
+    for f in nbs.rglob('*'):
+        rel = f.relative_to(nbs)
+        if f.is_file() and f.suffix.lower() in STATIC_EXTS and not any(p.startswith(('_', '.')) for p in rel.parts):
+            (out/rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, out/rel)
+
+_re_img = re.compile(r'<img\b[^>]*?\bsrc="([^"]+)"')
+
+def missing_images(out, rel_html, html):
+    "Local images a page links to that the site lacks (shown as broken images; tools/check_site.py fails on them)."
+    srcs = [unescape(s) for s in _re_img.findall(html) if not s.startswith(('data:', 'http:', 'https:', '//'))]
+    base = posixpath.dirname(rel_html)
+    return [s for s in srcs if not (out/posixpath.normpath(posixpath.join(base, s.split('#')[0].split('?')[0]))).is_file()]
 
 def placeholder_index(rels):
     "A stand-in landing page while nbs/index.ipynb does not exist yet."
@@ -323,19 +385,26 @@ def build(force=False, stage='html'):
     if 'title' not in frontmatter(nbs_of['index.ipynb']): page_of['index.ipynb']['title'] = site['title']
     nav = web.get('sidebar', {}).get('contents', []) or sidebar_contents(rels)
     if 'index.ipynb' not in nav: nav = ['index.ipynb', *nav]
+    order = nav_order(nav)
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    exp, css_out = exporter(), []
-    for r, nb in nbs_of.items():
-        html, res = render_page(exp, nb, page_of[r], site, nav, page_of, {k: v['html'] for k, v in page_of.items()})
-        dest = out/page_of[r]['html']
+    copy_files(nbs, out)
+    exp, css_out, index, missing = exporter(), [], [], []
+    for r in sorted(nbs_of, key=lambda r: order.index(r) if r in order else len(order)):  # index entries in sidebar order
+        page = page_of[r]
+        html, res = render_page(exp, nbs_of[r], page, site, nav, page_of, {k: v['html'] for k, v in page_of.items()},
+                                pager(order, r, page_of))
+        dest = out/page['html']
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_text(html)
         css_out = css_out or res.get('inlining', {}).get('css', [])
+        index += search_entries(html, page)
+        missing += [f"{page['html']}: {s}" for s in missing_images(out, page['html'], html)]
     write_static(out, nbs, site, exp, css_out)
-    copy_files(cache, out)
+    size = write_search_index(out, index)
     (out/'.nojekyll').touch()
-    print(f'built {len(nbs_of)} page(s) into {out} in {time.time()-t0:.1f}s')
+    for m in missing: print(f'warning: image not in the site (put it in {nbs.name}/images/): {m}')
+    print(f'built {len(nbs_of)} page(s) into {out} in {time.time()-t0:.1f}s; search index: {len(index)} entries, {size//1024} KiB')
 
 def vendor_katex(version):
     "Refresh docs_assets/katex from the npm registry (`npm pack katex@VERSION`)."

@@ -4,7 +4,14 @@ For every page in the site: it loads (HTTP 200, a title), no request failed or l
 log), no JavaScript error, every <img> decoded (naturalWidth > 0) and visible, formulas typeset by KaTeX where the
 page's markdown has $...$ (no KaTeX errors, no `$` math left as text), no markdown table, fenced div or link
 attribute left as text, every sidebar link and every internal link answers 200 (a #fragment with no element to
-land on is only a warning). Exit 1 with one line per failure. Needs Debian's `chromium` and `chromium-driver` and PyPI `selenium`.
+land on is only a warning), no code block, output, table or image sticks out of the content column unless inside a
+sideways scroll box (wide code scrolls: overflow-x auto, never hidden), and the page has previous/next links.
+For the site: the sidebar lists every page; previous/next follow the sidebar's order; at least one wide code block
+really scrolls (scrollLeft moves); the search index covers every page; searching from the search box finds known
+terms (typed into the box, from a top-level page and from a page in a folder), a page's title puts that page
+first, nonsense says "No results", and clicking a result opens a page holding the term (at the heading's anchor
+when it has one); the landing page's pictures load. Screenshots: one per page, plus the search results shown.
+Exit 1 with one line per failure. Needs Debian's `chromium` and `chromium-driver` and PyPI `selenium`.
 
 Usage: python tools/check_site.py [--site _docs] [--shots _docs_shots]
 """
@@ -47,8 +54,8 @@ def browser(chromium, driver, profile):
     opts.set_capability('goog:loggingPrefs', {'performance': 'ALL', 'browser': 'ALL'})
     return webdriver.Chrome(options=opts, service=Service(executable_path=driver))
 
-# pandoc's rules for $ (as in docs_assets/site.js): "$5 and $6" is not math
-MATH_RE = r'\$\$[\s\S]+?\$\$|\$(?![\s$])(?:\\[\s\S]|[^$\\])*?[^\s\\]\$(?!\d)'
+# pandoc's rules for $ (as in docs_assets/site.js): "$5 and $6" is not math; "$\|c-u\|$" is
+MATH_RE = r'\$\$[\s\S]+?\$\$|\$(?![\s$])(?:\\[\s\S]|[^$\\])*?(?:\\[\s\S]|[^\s\\$])\$(?!\d)'
 _re_math = re.compile(MATH_RE)
 
 def has_math(html):
@@ -79,8 +86,39 @@ return {title: document.title, h1: (document.querySelector('h1.title') || {}).te
           .filter(t => /\|\s*-{2,}\s*\||^\s*:::|\]\{|\)\{[.#\w]/.test(t)).map(t => t.trim().slice(0, 60)),
   ids: [...document.querySelectorAll('[id]')].map(e => e.id),
   sidebar: [...document.querySelectorAll('nav.site-sidebar a')].map(a => a.href),
-  links: [...document.querySelectorAll('main a[href]')].map(a => a.href)};
+  links: [...document.querySelectorAll('main a[href]')].map(a => a.href),
+  pager: Object.fromEntries([...document.querySelectorAll('main nav.page-nav a[rel]')].map(a => [a.rel, a.href])),
+  search_box: !!document.querySelector('header .site-search input[type=search]'),
+  page_wide: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  ...widths()};
 """
+
+# What is wider than the content column: a code block, output, table or image whose right edge passes the column's
+# must sit in a box that scrolls sideways (overflow-x auto/scroll) and ends inside the column; otherwise it is cut
+# off (an overflow: hidden ancestor) or makes the page scroll. `scrolls`: the wide boxes that do scroll.
+_JS_WIDTHS = r"""
+function widths() {
+  const main = document.querySelector('main'), right = main.getBoundingClientRect().right + 1, cut = [], scrolls = [];
+  const sx = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const name = el => (el.tagName.toLowerCase() + (el.className && typeof el.className === 'string' ? '.' + el.className.split(' ')[0] : '')
+                      + ' "' + (el.innerText || el.getAttribute('src') || '').trim().slice(0, 40) + '"');
+  main.querySelectorAll('pre, table, img, .jp-OutputArea-output, .katex-display').forEach(el => {
+    const r = el.getBoundingClientRect();
+    if (!r.width) return;  // not shown (closed code fold)
+    if (el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'IMG') {
+      if (sx(el)) scrolls.push(el.tagName.toLowerCase());
+      else if (el.tagName === 'PRE') cut.push('code cut off, not scrollable (overflow-x ' + getComputedStyle(el).overflowX + '): ' + name(el));
+    }
+    if (r.right <= right) return;
+    for (let a = el.parentElement; a && a !== main; a = a.parentElement)
+      if (sx(a) && a.getBoundingClientRect().right <= right) return;  // inside a box that scrolls
+    cut.push('wider than the page column by ' + Math.round(r.right - right) + 'px (cut off or page scrolls): ' + name(el));
+  });
+  const widest = Math.max(0, ...[...main.querySelectorAll('pre')].map(p => p.scrollWidth - p.clientWidth));
+  return {cut, scrolls: scrolls.length, widest};
+}
+"""
+_JS_PAGE = _JS_WIDTHS + _JS_PAGE
 
 def net_failures(logs, base):
     "Failed, erroring or external requests in a DevTools performance log."
@@ -128,6 +166,9 @@ def check_page(drv, base, rel, shots, link_status):
     fails += [f'KaTeX error: {e}' for e in info['katex_errors']]
     fails += [f'math left as text: {t}' for t in info['math_left']]
     fails += [f'markdown left as text (table, fenced div or attributes): {t}' for t in info['raw_md']]
+    fails += info['cut'][:5] + ([f"... and {len(info['cut']) - 5} more" ] if len(info['cut']) > 5 else [])
+    if info['page_wide'] > 1: fails.append(f"the page scrolls sideways by {info['page_wide']}px")
+    if not info['search_box']: fails.append('no search box in the header')
     if not info['sidebar']: fails.append('no sidebar links')
     for kind, links in (('sidebar link', info['sidebar']), ('link', info['links'])):
         for l in {urldefrag(l)[0] for l in links if l.startswith(base)}:
@@ -146,6 +187,101 @@ def check_anchors(base, pages):
             if frag and tgt and unquote(frag) not in tgt['ids']: fails.append(f'{rel}: link to missing anchor {l[len(base):]}')
     return fails
 
+def check_nav(base, pages, infos):
+    "The sidebar lists every page, in the same order on every page; previous/next links walk that order."
+    fails, order = [], [l[len(base):] for l in infos.get('index.html', next(iter(infos.values())))['sidebar']]
+    fails += [f'{p}: not in the sidebar' for p in pages if p not in order]
+    for rel, info in infos.items():
+        if [l[len(base):] for l in info['sidebar']] != order: fails.append(f'{rel}: sidebar differs from index.html\'s')
+        if rel not in order: continue
+        i = order.index(rel)
+        want = {k: base + order[j] for k, j in (('prev', i - 1), ('next', i + 1)) if 0 <= j < len(order)}
+        for k in ('prev', 'next'):
+            if info['pager'].get(k) != want.get(k):
+                fails.append(f"{rel}: {k} link is {(info['pager'].get(k) or 'missing')[len(base):] or 'missing'}, "
+                             f"sidebar order says {(want.get(k) or 'none')[len(base):] or 'none'}")
+    return fails
+
+def check_scroll(drv, base, infos, shots):
+    "A wide code block exists somewhere and really scrolls sideways (scrollLeft moves); screenshot it scrolled."
+    rel = max((r for r, i in infos.items() if i['scrolls']), key=lambda r: infos[r]['widest'], default=None)
+    if rel is None: return ['no wide code block anywhere scrolls sideways (nothing wider than the column, or scrolling off)']
+    drv.get(base + rel)
+    res = drv.execute_script("""
+      const p = [...document.querySelectorAll('main pre')].filter(p => p.getBoundingClientRect().width)
+                .sort((a, b) => (b.scrollWidth - b.clientWidth) - (a.scrollWidth - a.clientWidth))[0];
+      if (!p || p.scrollWidth <= p.clientWidth + 1) return null;
+      p.scrollIntoView({block: 'center'}); p.scrollLeft = p.scrollWidth;
+      return {left: p.scrollLeft, sw: p.scrollWidth, cw: p.clientWidth, ox: getComputedStyle(p).overflowX};""")
+    if not res: return [f'{rel}: the wide code block was not found again']
+    print(f"wide code on {rel}: scrollWidth {res['sw']} > clientWidth {res['cw']}, overflow-x {res['ox']}, scrolled to {res['left']}")
+    if shots: drv.save_screenshot(str(shots/'_wide_code_scrolled.png'))
+    return [] if res['left'] > 0 else [f"{rel}: wide code block does not scroll (overflow-x {res['ox']})"]
+
+def index_pages(site):
+    "Pages the search index (search-index.js) has entries for."
+    f = Path(site)/'search-index.js'
+    if not f.exists(): return None
+    ix = json.loads(f.read_text().split('=', 1)[1].strip().rstrip(';'))
+    return {urldefrag(e[ix['keys'].index('href')])[0] for e in ix['entries']}
+
+_JS_HITS = "return [...document.querySelectorAll('#site-search-results li')].map(li => ({cls: li.className, " \
+           "href: (li.querySelector('a') || {}).href || '', text: li.innerText.slice(0, 120)}))"
+
+def term_re(q):
+    "The search's matching rule (docs_assets/site.js): the query's letters, with punctuation or spaces allowed between."
+    return re.compile(r'[^a-z0-9]{0,2}'.join(map(re.escape, re.sub(r'[^a-z0-9]', '', q.lower()))), re.I)
+
+def search(drv, base, rel, query, shot=None):
+    "Type `query` into the search box of page `rel`; the result list once it settles."
+    from selenium.webdriver.common.by import By
+    drv.get(base + rel)
+    box = drv.find_element(By.ID, 'site-search')
+    box.click(); box.send_keys(query)
+    t0, hits = time.time(), []
+    while time.time() - t0 < 10:
+        hits = drv.execute_script(_JS_HITS)
+        if hits and drv.execute_script("const l = document.getElementById('site-search-results'); "
+                                       "return !l.hidden && l.dataset.query === arguments[0]", query): break
+        time.sleep(0.1)
+    if shot: drv.save_screenshot(str(shot))
+    return hits
+
+def check_search(drv, base, pages, infos, site, shots):
+    "Search from the box: known terms found, a page title ranks its page first, nonsense finds nothing, results open."
+    from selenium.webdriver.common.by import By
+    fails, covered = [], index_pages(site)
+    drv.get_log('browser')  # only this check's messages
+    if covered is None: return ['no search-index.js in the site']
+    fails += [f'{p}: not in the search index' for p in pages if p not in covered]
+    sub = next((p for p in pages if '/' in p), pages[0])  # results' links must work from a page in a folder too
+    for rel, q in [('index.html', 'AutoGuidance'), (sub, 'T-Norm'), ('index.html', 'tnorm')]:
+        hits = search(drv, base, rel, q, shots and shots/f"_search__{re.sub(r'[^a-z0-9]+', '_', q.lower())}.png")
+        found = [h for h in hits if 'site-search-none' not in h['cls']]
+        if not found: fails.append(f'search for {q!r} on {rel} found nothing'); continue
+        drv.find_element(By.CSS_SELECTOR, '#site-search-results li a').click()
+        t0 = time.time()
+        while (drv.current_url == base + rel or drv.execute_script('return document.readyState') != 'complete') \
+              and time.time() - t0 < 10: time.sleep(0.1)
+        url, frag = urldefrag(drv.current_url)
+        if drv.current_url != found[0]['href']: fails.append(f"search {q!r}: first result {found[0]['href']} opened {drv.current_url}")
+        if urldefrag(found[0]['href'])[0][len(base):] not in pages: fails.append(f"search {q!r}: result {found[0]['href']} is not a page")
+        text = drv.execute_script("return document.querySelector('main').innerText")
+        if not term_re(q).search(text): fails.append(f"search {q!r}: the opened page {url[len(base):]} does not mention it")
+        if frag and not drv.execute_script('return !!document.getElementById(arguments[0])', unquote(frag)):
+            fails.append(f"search {q!r}: the opened page has no anchor #{frag}")
+        print(f"search {q!r} from {rel}: {len(found)} result(s), first opened {drv.current_url[len(base):]}")
+    order = [l[len(base):] for l in infos['index.html']['sidebar']] if 'index.html' in infos else pages
+    for rel in order[2:4]:  # a page's own title ranks that page first
+        title = infos[rel]['h1'].strip()
+        hits = [h for h in search(drv, base, 'index.html', title) if 'site-search-none' not in h['cls']]
+        if not hits or hits[0]['href'] != base + rel:
+            fails.append(f"search for the title {title!r} ranks {(hits[0]['href'][len(base):] if hits else 'nothing')} first, not {rel}")
+    hits = search(drv, base, 'index.html', 'qqxzzyv')
+    if not (len(hits) == 1 and 'site-search-none' in hits[0]['cls']): fails.append(f'search for nonsense did not say "No results": {hits[:2]}')
+    fails += [f"console error while searching: {e['message'][:150]}" for e in drv.get_log('browser') if e['level'] == 'SEVERE']
+    return fails
+
 def main(site='_docs', shots='_docs_shots', chromium='/usr/bin/chromium', driver='/usr/bin/chromedriver'):
     site, shots = Path(site), Path(shots) if shots else None
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html') if not p.name.startswith('_'))
@@ -162,11 +298,21 @@ def main(site='_docs', shots='_docs_shots', chromium='/usr/bin/chromium', driver
                 print(f"{'ok  ' if not fails else 'FAIL'} {rel}: {len(info['imgs'])} img, {info['katex']} math, "
                       f"{len(info['sidebar'])} sidebar links", flush=True)
                 failures += [f'{rel}: {f}' for f in fails]
+            if 'index.html' in infos:
+                n = len(infos['index.html']['imgs'])
+                print(f'landing page: {n} picture(s) loaded' if n else 'warning: the landing page shows no pictures')
+            for kind, check in (('sidebar and previous/next', lambda: check_nav(base, pages, infos)),
+                                ('wide code scrolls', lambda: check_scroll(drv, base, infos, shots)),
+                                ('search', lambda: check_search(drv, base, pages, infos, site, shots))):
+                fs = check()
+                print(f"{'ok  ' if not fs else 'FAIL'} {kind}", flush=True)
+                failures += [f'{kind}: {f}' for f in fs]
         finally: drv.quit(); srv.shutdown()
     for w in check_anchors(base, infos): print('warning:', w)  # the page exists; only the scroll target is missing
     for f in failures: print(f)
-    bad = len({f.split(':')[0] for f in failures})
-    print(f'site: {len(pages)-bad} passed, {bad} failed ({time.time()-t0:.1f}s, screenshots in {shots})')
+    bad = {f.split(':')[0] for f in failures}
+    print(f'site: {len(pages) - len(bad & set(pages))} of {len(pages)} pages passed, {len(bad - set(pages))} site-wide check(s) '
+          f'failed ({time.time()-t0:.1f}s, screenshots in {shots})')
     return 1 if failures else 0
 
 if __name__ == '__main__':
