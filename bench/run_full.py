@@ -1,7 +1,9 @@
 """The full guidance benchmark on one GPU: every registered rule, tuned on a held-out seed, on every testbed.
 
 Run on the device machine from the repo root (carry .whl and .carry, see CONTRIBUTING.md):
-    python3 bench/run_full.py --out $OUT [--testbeds underfit wellfit flow] [--n 500] [--tune-n 250] [--budget 540]
+    python3 bench/run_full.py --out $OUT [--testbeds underfit wellfit flow] [--n 500] [--tune-n 200] [--budget 540]
+CPU dry run of the plumbing (minutes):
+    python3 bench/run_full.py --out /tmp/dry --device cpu --testbeds flow --methods cfg autoguidance mambo --n 10 --tune-n 10 --steps 2 --n-ref 500
 
 For each testbed, in order, `cfg_guidance.bench.run_bench` tunes every method with more than one setting on seed 100
 (`tune_n` samples per tuning run, three strengths per setting), then sweeps every method at its chosen setting over
@@ -30,7 +32,7 @@ def main(a):
         if time.time() - t_all > a.budget: tim['not_run'].append(tb); continue
         d, t0 = work/tb, time.time()
         run_bench(out=d, testbed=tb, n=a.n, tune_n=a.tune_n, steps=a.steps, device=a.device, progress=False,
-                  max_batch=a.max_batch)
+                  max_batch=a.max_batch, methods=a.methods, n_ref=a.n_ref)
         t1 = time.time()
         r = subprocess.run([sys.executable, str(Path(__file__).parent/'rescore.py'), str(d), '--device', a.device],
                            capture_output=True, text=True)
@@ -52,9 +54,11 @@ if __name__ == '__main__':
     ap.add_argument('--work', default='/tmp/bench_work')
     ap.add_argument('--testbeds', nargs='+', default=['underfit', 'wellfit', 'flow'])
     ap.add_argument('--n', type=int, default=500)
-    ap.add_argument('--tune-n', type=int, default=250)
+    ap.add_argument('--tune-n', type=int, default=200)
     ap.add_argument('--steps', type=int, default=25)
     ap.add_argument('--max-batch', type=int, default=8192)
     ap.add_argument('--device', default='cuda')
+    ap.add_argument('--methods', nargs='+', default=None, help='a subset of the registry (default: every method; for dry runs)')
+    ap.add_argument('--n-ref', type=int, default=None, help='real test images for FD/KID (default: all 10,000)')
     ap.add_argument('--budget', type=float, default=540, help='start no new testbed after this many seconds')
     main(ap.parse_args())
