@@ -20,7 +20,7 @@ from pathlib import Path
 
 def main(a):
     import torch
-    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.benchmark = False  # batch shapes vary with the rows that need u: autotuning each would cost more
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     from cfg_guidance.bench import run_bench
     out, work = Path(a.out), Path(a.work); out.mkdir(parents=True, exist_ok=True); work.mkdir(parents=True, exist_ok=True)
