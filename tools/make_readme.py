@@ -18,6 +18,7 @@ def readme(nb_path='nbs/index.ipynb')->str:
             c.source = '\n'.join(l for l in c.source.splitlines() if not l.startswith('#|'))
     md, _ = MarkdownExporter().from_notebook_node(nb)
     md = re.sub(r'\n{3,}', '\n\n', md).strip() + '\n'
+    md = md.replace('](images/', '](nbs/images/')  # README.md sits at the top, the notebook's images in nbs/
     return '<!-- generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook -->\n\n' + md
 
 if __name__ == '__main__':
