@@ -370,14 +370,12 @@ def main():
     g_u, g_c = torch.randn_like(gx), gx + 0.1 * torch.randn_like(gx)
     st = Step(i=steps // 2, n=steps, t=500., sigma=1.0, alpha_bar=0.5, x=gx)
     tfs = {f'seed: {k}': v for k, v in ex.items()}
-    try:
-        import cfg_guidance.guiders as G
-        reg = getattr(G, 'GUIDERS', {})
-        mk = getattr(G, 'make_guider', None)
-        for k in reg:
-            try: tfs[f'guider: {k}'] = mk(k) if mk else reg[k]()
-            except Exception as e: tfs[f'guider: {k}'] = f'{type(e).__name__}: {e}'[:120]
-    except ImportError: log('no cfg_guidance.guiders module: only the transforms are timed')
+    import cfg_guidance.guiders  # registers the field's rules
+    from cfg_guidance.transforms import GUIDANCE
+    for k, e in GUIDANCE.items():  # every registry entry at its middle strength
+        try: rule = e.make(e.grid[3], steps, **e.tune[0])
+        except Exception as ex: tfs[f'rule: {k}'] = f'{type(ex).__name__}: {ex}'[:120]; continue
+        if rule.uncond != 'weak': tfs[f'rule: {k}'] = rule  # AutoGuidance's math is CFG's; its cost is the weak model
     ub2, ub20 = R.extra['unet_ms']['eager b2'], R.extra['unet_ms']['eager b20']
     per = {}
     for k, tf in tfs.items():
