@@ -153,23 +153,41 @@ def grid(
     import torch, cfg_guidance
     from cfg_guidance.core import default_device, shorten
     from cfg_guidance.experiments import seed_experiments, run_sd_experiments, experiment_grid
-    from cfg_guidance.generate import MAX_SIZE
+    from cfg_guidance.generate import MAX_SIZE, pred_type_of
     steps, seed = _check('--steps', steps, 1, MAX_STEPS), _check('--seed', seed, 0, MAX_SEED)
     if model is not None and testbed is not None: raise UsageError("give --testbed NAME or --model FOLDER, not both")
     sd_model = model is not None and not _is_testbed_folder(model)
-    if sd_model: size = _check('--size', size, 8, MAX_SIZE, ', a multiple of 8')
-    if sd_model and size % 8: raise UsageError(f"--size must be a positive multiple of 8 up to {MAX_SIZE}, got {size}")
+    if sd_model:
+        from cfg_guidance.pipelines import load_pipeline, pipeline_class, family_of, pipe_generate
+        import warnings
+        try:
+            with warnings.catch_warnings():  # huggingface_hub's deprecation chatter would break the one-line error
+                warnings.simplefilter('ignore'); fam = family_of(pipeline_class(model))
+        except (OSError, ValueError): fam = 'sd'  # no readable model_index.json: `load_sd` says what is wrong, in one line
+        mult = 16 if fam == 'flux' else 8
+        size = _check('--size', size, mult, MAX_SIZE, f', a multiple of {mult}')
+        if size % mult: raise UsageError(f"--size must be a positive multiple of {mult} up to {MAX_SIZE} for {fam}, got {size}")
     path, fmt = _output(out)
     dev = default_device(device)
     expts = seed_experiments(steps)
     if not sd_model:
         fig, p = _testbed_grid(expts, steps, seed, scheduler, testbed if model is None else model, dev, progress)
-    else:
+    elif fam == 'sd':  # SD 1.x through the package's own loader and loop (every loading check of 03a_load)
         from cfg_guidance.load import load_sd
         sd = load_sd(model, dtype=torch.float16 if dev.type == 'cuda' else torch.float32, device=dev, scheduler=scheduler or 'lms')
         res = run_sd_experiments(sd, prompt, expts, steps=steps, seed=seed, size=size, progress=progress)
         fig = experiment_grid(res, rows=2, size=3., suptitle=f'{shorten(prompt, 80)} ({steps} steps, seed {seed})')
-        p = dict(prompt=prompt, model=str(model), testbed=None, scheduler=type(sd.scheduler).__name__, size=f'{size}x{size}')
+        p = dict(prompt=prompt, model=str(model), family=fam, testbed=None, scheduler=type(sd.scheduler).__name__,
+                 prediction=pred_type_of(sd.scheduler), size=f'{size}x{size}')
+    else:  # SD 2.x, SDXL, SD3, Flux through their diffusers pipelines (08_pipelines)
+        from cfg_guidance.core import to_pil
+        dtype = (torch.bfloat16 if fam == 'flux' else torch.float16) if dev.type == 'cuda' else torch.float32
+        pipe = load_pipeline(model, dtype, dev, scheduler=None if fam in ('sd3', 'flux') else scheduler or 'lms')
+        pipe.set_progress_bar_config(disable=not progress)
+        imgs, _ = pipe_generate(pipe, prompt, list(expts.values()), steps=steps, seeds=seed, size=size, progress=progress)
+        fig = experiment_grid(dict(zip(expts, to_pil(imgs))), rows=2, size=3., suptitle=f'{shorten(prompt, 80)} ({steps} steps, seed {seed})')
+        p = dict(prompt=prompt, model=str(model), family=fam, testbed=None, scheduler=type(pipe.scheduler).__name__,
+                 prediction=pred_type_of(pipe.scheduler), size=f'{size}x{size}')
     p = dict(p, steps=steps, seed=seed, experiments={k: repr(v) for k, v in expts.items()}, version=cfg_guidance.__version__)
     return _save(fig, path, fmt, _parameters(p))
 

@@ -178,8 +178,12 @@ def load_judge(fn=None,       # safetensors file (default: the shipped judge CNN
         sd = {k: f.get_tensor(k) for k in f.keys()}
     for k, v in sd.items():
         if v.is_floating_point() and not torch.isfinite(v).all(): raise ValueError(f'{fn}: tensor {k!r} holds NaN or Inf values')
-    m = _KINDS[kind](**json.loads(md['config']))
-    m.load_state_dict(sd); m.info = json.loads(md.get('info', '{}'))
+    try:
+        m = _KINDS[kind](**json.loads(md['config']))
+        m.load_state_dict(sd); m.info = json.loads(md.get('info', '{}'))
+    except (KeyError, TypeError, RuntimeError, ValueError) as e:  # no metadata, unknown config keys, wrong shapes
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ValueError(f'{fn} is not a judge file this version can read: {type(e).__name__}: {why}') from None
     return m.to(device).eval()
 
 _JUDGES = {}
