@@ -17,7 +17,7 @@ __all__ = ['QUICK_METHODS', 'N_CLASSES', 'MAX_N', 'bench_methods', 'Run', 'rule_
            'common_noise', 'step_generators', 'units', 'sample_runs', 'run_calls', 'run_cost']
 
 # %% ../nbs/07_bench_methods.ipynb #26586918
-QUICK_METHODS = ('cfg', 'basenorm', 'tnorm', 'fullnorm', 'cosine', 'warmup-cosine', 'linear-up', 'interval')  # a CPU-sized selection
+QUICK_METHODS = ('cfg', 'basenorm', 'tnorm', 'cosine', 'linear-up', 'interval')  # a CPU-sized selection: 18 runs, ~7 min on 1 core
 
 def bench_methods(names=None, # method names (None: every registry entry)
                  )->list:
