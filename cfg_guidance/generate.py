@@ -25,7 +25,8 @@ def pred_type_of(scheduler)->str: # a diffusers scheduler
     if name.startswith('FlowMatch'): return 'flow'
     pt = getattr(getattr(scheduler, 'config', None), 'prediction_type', None)
     if pt is None: raise ValueError(f"{name} declares no prediction_type: cannot tell what the model predicts")
-    return check_pred_type(pt)
+    try: return check_pred_type(pt)
+    except ValueError as e: raise ValueError(f"{name}'s prediction_type: {e}") from None
 
 def noise_level(sched, # a diffusers scheduler after `set_timesteps`
                 t, # the timestep of model call `k`

@@ -157,11 +157,12 @@ def mimic_scale(u:torch.Tensor, # unconditional prediction (B, C, ...)
     out = (cc.clamp(-top, top) * (rm / top.clamp_min(1e-30)) + mu).reshape(u.shape).to(u.dtype)
     return out if phi == 1 else phi * out + (1 - phi) * xc
 
-def _mimic(g, steps, m_frac=0.5, **kw):
-    "The benchmark's mimic rule: the mimic scale M keeps `m_frac` of the weight G - 1."
-    return MimicGuidance(g=g, m=1 + (g - 1) * m_frac, **kw)
+def _tied(get_cls, param, frac):
+    "A benchmark builder whose second scale `param` keeps the fraction `frac` (a tuned setting) of the weight G - 1."
+    def make(g, steps, **kw): return get_cls()(g=g, **{param: 1 + (g - 1) * kw.pop(frac, 0.5)}, **kw)
+    return make  # `get_cls` is called late: the class is defined under the decorator that registers it
 
-@guider('mimic', neutral={'g': 1., 'm': 1.}, make_fn=_mimic,
+@guider('mimic', neutral={'g': 1., 'm': 1.}, make_fn=_tied(lambda: MimicGuidance, 'm', 'm_frac'),
         tune=tuple({'m_frac': f, 'q': q, 'phi': p} for f in (0.3, 0.5, 0.7) for q in (1., 0.995) for p in (1., 0.7)))
 class MimicGuidance(Guidance):
     "sd-dynamic-thresholding's mimic scale: CFG at `g` with the range of CFG at `m`, in `space` ('x0' as A1111)."
@@ -242,11 +243,7 @@ def fdg(u:torch.Tensor, # unconditional prediction (B, C, H, W)
         out.append(b + (bcast(g_low if k == levels - 1 else g, a) - 1) * d)  # c + (G-1) D: G = 1 is c for any eta
     return from_pyramid(out).to(u.dtype)
 
-def _fdg(g, steps, low_frac=0.5, **kw):
-    "The benchmark's FDG rule: the coarsest level keeps `low_frac` of the weight G - 1."
-    return FDGuidance(g=g, g_low=1 + (g - 1) * low_frac, **kw)
-
-@guider('fdg', neutral={'g': 1., 'g_low': 1.}, make_fn=_fdg,
+@guider('fdg', neutral={'g': 1., 'g_low': 1.}, make_fn=_tied(lambda: FDGuidance, 'g_low', 'low_frac'),
         tune=tuple({'low_frac': f, 'eta': e, 'levels': l} for f in (0.25, 0.5, 0.75) for e in (1., 0.5) for l in (2, 3)))
 class FDGuidance(Guidance):
     "Frequency-decoupled guidance (Sadat et al. 2025): `g` on detail levels, `g_low` on the coarsest."
