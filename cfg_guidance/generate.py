@@ -15,8 +15,8 @@ from .schedules import sched_value
 from .transforms import Guidance, Step, check_pred_type
 
 # %% auto #0
-__all__ = ['MAX_SIZE', 'pred_type_of', 'noise_level', 'step_index', 'step_for', 'sample', 'text_embeddings', 'sd_model', 'decode',
-           'init_latents', 'generate']
+__all__ = ['MAX_SIZE', 'pred_type_of', 'noise_level', 'step_index', 'step_for', 'fused_apply', 'sample', 'text_embeddings',
+           'sd_model', 'decode', 'init_latents', 'rows_that_fit', 'generate']
 
 # %% ../nbs/03_generate.ipynb #c85aa016
 def pred_type_of(scheduler)->str: # a diffusers scheduler
@@ -93,6 +93,29 @@ def _expand(c, b):
     return c.expand(b, *c.shape[1:]) if c.shape[0] == 1 else c
 
 # %% ../nbs/03_generate.ipynb #d89f1c89
+def _same_rows(c)->bool:
+    "Are all rows of `c` (a tensor, or a dict of them) equal? One host sync: the loop asks once, before step 0."
+    return all(v.shape[0] == 1 or torch.equal(v, v[:1].expand_as(v)) for v in (c.values() if isinstance(c, dict) else [c]))
+
+def _row0(c): return {k: v[:1] for k, v in c.items()} if isinstance(c, dict) else c[:1]
+def _grow(y, b): return y.expand(b, *y.shape[1:]).contiguous()
+
+def _apply(groups, idx, u, c, st, states, values=None):
+    "Every group's rule on its rows: (guided prediction, new states). `values`: each group's resolved parameters."
+    sts = [st if values is None else replace(st, values=v) for v in (values or [None] * len(groups))]
+    if len(groups) == 1:
+        out, s0 = groups[0][0](u, c, sts[0], states[0]); return out, [s0]
+    out, new = torch.empty_like(c), []
+    for g, ((tf, _), ix) in enumerate(zip(groups, idx)):
+        out[ix], sg = tf(u[ix], c[ix], sts[g].rows(ix), states[g]); new.append(sg)
+    return out, new
+
+_FUSED = {}
+def fused_apply(backend='inductor'):
+    "`_apply` compiled with `backend`: all rows' rules as one compiled call per step (cached per backend)."
+    if backend not in _FUSED: _FUSED[backend] = torch.compile(_apply, backend=backend)
+    return _FUSED[backend]
+
 @torch.no_grad()
 def sample(
     model, # callable model(x, t, cond) -> the prediction the scheduler expects
@@ -106,6 +129,9 @@ def sample(
     progress:bool=True, # show a progress bar
     callback=None, # callback(i, t, x, pred) after each step, for diagnostics
     weak=None, # a weaker model(x, t, cond), for rules whose u is a weak model's prediction (AutoGuidance)
+    share_first:bool=True, # when all rows share x and conditionings, make the first model call on one row
+    host_schedule:bool=False, # keep the scheduler's tables on the CPU: its steps make no host syncs
+    fuse=False, # True (or a torch.compile backend): all rows' rules as one compiled call per step
 )->torch.Tensor:
     "Denoise `x` for `steps` steps with per-row guidance rules; returns the final sample."
     steps, b = _check_steps(steps, scheduler), x.shape[0]
@@ -118,14 +144,17 @@ def sample(
     need_weak = [tf for tf, _ in groups if tf.uncond == 'weak']
     if need_weak and weak is None: raise ValueError(f"{need_weak[0]!r} guides with a weaker model: pass weak=model")
     states = [None] * len(groups)
-    scheduler.set_timesteps(steps, device=x.device)
+    scheduler.set_timesteps(steps, device='cpu' if host_schedule else x.device)
     ts = scheduler.timesteps
+    tm = ts.to(x.device) if host_schedule else ts  # the model's timesteps: one copy up front, none per step
     lv = [noise_level(scheduler, t, k, pred) for k, t in enumerate(ts)]  # (alpha_bar, sigma) per call, read once, up front
     calls = sorted({(step_index(k, len(ts), steps), s) for k, (_, s) in enumerate(lv)})
     for tf, _ in groups: tf.check_run(steps, calls, pred)  # a short or NaN schedule fails before step 0
     gen_kw = {'generator': generator} if 'generator' in inspect.signature(scheduler.step).parameters else {}
     idx = [_index(rows, x.device) for _, rows in groups]  # slices for contiguous rows: no host syncs when indexing
     tf_, scale = ts.tolist(), getattr(scheduler, 'scale_model_input', None)
+    shared = share_first and b > 1 and _same_rows(x) and _same_rows(cond) and _same_rows(uncond)
+    apply = _apply if not fuse else fused_apply('inductor' if fuse is True else fuse)
     x = x * getattr(scheduler, 'init_noise_sigma', 1.)
     for k, t in enumerate(tqdm(ts, disable=not progress, leave=False)):
         i = step_index(k, len(ts), steps)
@@ -133,24 +162,29 @@ def sample(
         st = Step(i=i, n=steps, t=tf_[k], sigma=lv[k][1], alpha_bar=lv[k][0], x=xin, pred=pred)
         need = [tf.needs_uncond(replace(st, x=None)) for tf, _ in groups]
         null = [n_ and tf.uncond != 'weak' for n_, (tf, _) in zip(need, groups)]
-        if all(null):  # every row pays for u: one plain cat, as diffusers does
-            u, c = model(torch.cat([xin, xin]), t, _cat(uncond, cond)).chunk(2)
-        elif not any(null): u = c = model(xin, t, cond)
+        nidx = None if all(null) or not any(null) else \
+            torch.cat([torch.as_tensor(rows) for (_, rows), n_ in zip(groups, null) if n_]).to(x.device)
+        if shared and k == 0:  # every row is the same: one row's u and c, copied to all
+            if any(null): u1, c1 = model(torch.cat([xin[:1], xin[:1]]), tm[k], _cat(_row0(uncond), _row0(cond))).chunk(2)
+            else: u1 = c1 = model(xin[:1], tm[k], _row0(cond))
+            c = _grow(c1, b)
+            if all(null): u = _grow(u1, b)
+            elif not any(null): u = c
+            else: u = c.clone(); u[nidx] = u1
+        elif all(null):  # every row pays for u: one plain cat, as diffusers does
+            u, c = model(torch.cat([xin, xin]), tm[k], _cat(uncond, cond)).chunk(2)
+        elif not any(null): u = c = model(xin, tm[k], cond)
         else:
-            nidx = torch.cat([torch.as_tensor(rows) for (_, rows), n_ in zip(groups, null) if n_]).to(x.device)
-            out = model(torch.cat([xin[nidx], xin]), t, _cat(_take(uncond, nidx), cond))
+            out = model(torch.cat([xin[nidx], xin]), tm[k], _cat(_take(uncond, nidx), cond))
             c = out[len(nidx):]
             u = c.clone(); u[nidx] = out[:len(nidx)]
         wk = [n_ and tf.uncond == 'weak' for n_, (tf, _) in zip(need, groups)]
         if any(wk):
             widx = torch.cat([torch.as_tensor(rows) for (_, rows), w_ in zip(groups, wk) if w_]).to(x.device)
             if u is c: u = c.clone()
-            u[widx] = weak(xin[widx], t, _take(cond, widx))
-        if len(groups) == 1: out, states[0] = groups[0][0](u, c, st, states[0])
-        else:
-            out = torch.empty_like(c)
-            for g, ((tf, _), ix) in enumerate(zip(groups, idx)):
-                out[ix], states[g] = tf(u[ix], c[ix], st.rows(ix), states[g])
+            u[widx] = weak(xin[widx], tm[k], _take(cond, widx))
+        vals = [tf.resolve(replace(st, x=None)) for tf, _ in groups] if fuse else None
+        out, states = apply(groups, idx, u, c, st, states, vals)
         x = scheduler.step(out, t, x, **gen_kw).prev_sample
         if callback is not None: callback(i, t, x, out)
     return x
@@ -193,6 +227,27 @@ def init_latents(
 
 MAX_SIZE = 4096  # pixels per side: larger sizes fail at once instead of exhausting memory
 
+@torch.no_grad()
+def rows_that_fit(
+    sd, # the namespace from `load_sd`
+    latent_shape:tuple, # (C, h, w) of one latent
+    frac:float=0.8, # the share of the free memory a chunk may use
+)->int|None:
+    "How many rows (a conditional + unconditional UNet call, then one decode) fit in free GPU memory; None off the GPU."
+    dev = torch.device(sd.device)
+    if dev.type != 'cuda': return None
+    emb = text_embeddings(sd, [''])
+    def peak(fn):  # bytes allocated at the peak of fn(), above what was there before
+        torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev); base = torch.cuda.memory_allocated(dev)
+        fn(); torch.cuda.synchronize(dev); return torch.cuda.max_memory_allocated(dev) - base
+    def unet(r):
+        x = torch.zeros(2 * r, *latent_shape, device=dev, dtype=sd.dtype)
+        sd.unet(x, torch.tensor(500., device=dev), encoder_hidden_states=emb.expand(2 * r, -1, -1).contiguous())
+    def dec(r): decode(sd.vae, torch.zeros(r, *latent_shape, device=dev, dtype=sd.dtype))
+    (u1, u2), (d1, d2) = [peak(lambda: f(1)) for f in (unet, dec)], [peak(lambda: f(2)) for f in (unet, dec)]
+    per, fixed = max(u2 - u1, d2 - d1, 1), max(u1, d1)
+    return max(1, int((torch.cuda.mem_get_info(dev)[0] * frac - fixed) // per) + 1)
+
 def generate(
     sd, # the namespace from `load_sd`
     prompts, # a prompt, or a list of one per row
@@ -203,7 +258,9 @@ def generate(
     negative_prompt:str='', # the unconditional prompt
     latents:torch.Tensor|None=None, # initial latents instead of seeds
     progress:bool=True, # show a progress bar
-    callback=None, # passed to `sample`
+    callback=None, # passed to `sample` (per chunk of rows)
+    max_rows:int|str|None=None, # rows per batch: None (all at once), a number, or 'auto' (from free GPU memory)
+    **kw, # passed to `sample`: share_first, host_schedule, fuse
 ):
     "Images in [-1, 1] (B, 3, H, W) and final latents, one row per transform / prompt."
     b = max(len(o) if isinstance(o, (list, tuple)) else 1 for o in (prompts, tfms, seeds))
@@ -211,12 +268,20 @@ def generate(
     if isinstance(tfms, (list, tuple)) and len(tfms) != b or len(prompts) != b or len(seeds) != b:
         raise ValueError(f"prompts, transforms and seeds must have one entry per row or be single; got "
                          f"{len(prompts)}, {len(tfms) if isinstance(tfms, (list, tuple)) else 1}, {len(seeds)}")
+    if not (max_rows in (None, 'auto') or isinstance(max_rows, numbers.Integral) and not isinstance(max_rows, bool) and max_rows > 0):
+        raise ValueError(f"max_rows must be a positive integer, 'auto' or None, got {max_rows!r}")
     h, w = (size, size) if isinstance(size, numbers.Integral) else size
     f = 2 ** (len(sd.vae.config.block_out_channels) - 1)
     if not (0 < h <= MAX_SIZE and 0 < w <= MAX_SIZE) or h % f or w % f:
         raise ValueError(f"image size must be positive multiples of {f} up to MAX_SIZE={MAX_SIZE}, got {h}x{w}")
-    if latents is None: latents = init_latents((sd.unet.config.in_channels, h // f, w // f), seeds, sd.dtype, sd.device)
-    cond = text_embeddings(sd, prompts)
-    uncond = text_embeddings(sd, [negative_prompt])
-    x = sample(sd_model(sd.unet), sd.scheduler, latents, cond, uncond, tfms, steps, progress=progress, callback=callback)
-    return decode(sd.vae, x), x
+    shape = (sd.unet.config.in_channels, h // f, w // f)
+    if latents is None: latents = init_latents(shape, seeds, sd.dtype, sd.device)
+    rows = (rows_that_fit(sd, shape) if max_rows == 'auto' else max_rows) or b
+    cond, uncond = text_embeddings(sd, prompts), text_embeddings(sd, [negative_prompt])
+    imgs, xs = [], []
+    for r in range(0, b, rows):
+        ix = slice(r, r + rows)
+        x = sample(sd_model(sd.unet), sd.scheduler, latents[ix], cond[ix], uncond, tfms[ix] if isinstance(tfms, (list, tuple)) else tfms,
+                   steps, progress=progress, callback=callback, **kw)
+        imgs.append(decode(sd.vae, x)); xs.append(x)
+    return torch.cat(imgs), torch.cat(xs)

@@ -81,6 +81,7 @@ class Step:
     alpha_bar:float|None=None # VP models: cumulative alpha at this timestep
     x:torch.Tensor|None=None # the model input x_t for these rows
     pred:str='epsilon' # what the model predicts: one of PRED_TYPES
+    values:dict|None=None # parameter values already resolved for this step (the fused loop passes them)
     def __post_init__(self): check_pred_type(self.pred)
     @property
     def p(self): return progress(self.i, self.n)
@@ -101,14 +102,14 @@ def _xt(st:Step)->torch.Tensor:
     return st.x.float()
 
 def _coefs(st:Step, x:torch.Tensor)->tuple:
-    "(a, s) with x_t = a x0 + s eps for this step, float32, shaped to broadcast against `x`."
+    "(a, s) with x_t = a x0 + s eps for this step: numbers computed in float64 on the host (a compiled rule reads them as inputs)."
     if st.flow:
         if st.sigma is None: raise ValueError("a flow-matching step needs sigma (the flow's s) to convert")
-        s = torch.as_tensor(st.sigma, dtype=torch.float64, device=x.device).clamp(AB_MIN, 1 - AB_MIN)
-        return bcast((1 - s).float(), x), bcast(s.float(), x)
+        s = min(max(st.sigma, AB_MIN), 1 - AB_MIN)
+        return 1 - s, s
     if st.alpha_bar is None: raise ValueError("a variance-preserving step needs alpha_bar to convert")
-    ab = torch.as_tensor(st.alpha_bar, dtype=torch.float64, device=x.device).clamp(AB_MIN, 1 - AB_MIN)
-    return bcast(ab.sqrt().float(), x), bcast((1 - ab).sqrt().float(), x)
+    ab = min(max(st.alpha_bar, AB_MIN), 1 - AB_MIN)
+    return math.sqrt(ab), math.sqrt(1 - ab)
 
 def _x0_eps(self:Step, y:torch.Tensor)->tuple:
     "(x0, eps) in float32 from the raw model output `y`."
@@ -198,7 +199,8 @@ def _check_spec(name, k, v):
 def _param(self:Guidance,
            name:str, # a parameter of this rule
            step:Step): # the step (its i, n and noise level resolve schedules)
-    "The value of parameter `name` at `step`."
+    "The value of parameter `name` at `step` (taken from `step.values` when the loop resolved it already)."
+    if step.values is not None and name in step.values: return step.values[name]
     if name not in self.schedules:
         raise KeyError(f"{self.name}: no value for parameter {name!r} (given: {', '.join(self.schedules) or 'none'})")
     return sched_value(self.schedules[name], step.i, step.n, step.noise)
@@ -218,6 +220,10 @@ def _check_run(self:Guidance,
     "Read every parameter at every step of a run, so a short or NaN schedule fails before the first model call."
     for i, sigma in noises:
         for k in self.schedules: self.param(k, Step(i=i, n=steps, sigma=sigma, pred=pred))
+
+def _resolve(self:Guidance, step:Step)->dict:
+    "Every parameter's value at `step`: what a fused loop resolves on the host and passes in `Step.values`."
+    return {k: self.param(k, step) for k in self.schedules}
 
 def _call(self:Guidance,
           u:torch.Tensor, # unconditional prediction (B, ...), in the model's output space
@@ -244,7 +250,7 @@ def _encode(self:Guidance,
     return self(u, t, Step(i=0 if idx is None else idx, n=n, sigma=sigma))[0]
 
 Guidance.param, Guidance.forward, Guidance.needs_uncond, Guidance.__call__, Guidance.encode = _param, _forward, _needs_uncond, _call, _encode
-Guidance.check_run = _check_run
+Guidance.check_run, Guidance.resolve = _check_run, _resolve
 
 # %% ../nbs/02_transforms.ipynb #ec67e602
 G_GRID = (1., 1.5, 2., 3., 5., 8.)  # CFG scales G: none, weak ... very strong
@@ -329,7 +335,9 @@ def _tfm_scheduler(self:GuidanceTfm,
                    sigma:float|None=None): # noise level (default: the current call's)
     "The value of parameter `name` at step `idx` (the seed's call)."
     st = getattr(self, '_step', None) or Step(i=idx, n=n, sigma=sigma)
-    return self.param(name, replace(st, i=idx, n=n or st.n, sigma=st.sigma if sigma is None else sigma))
+    same = idx == st.i and n in (None, st.n) and sigma is None  # the current step: its resolved values hold
+    return self.param(name, replace(st, i=idx, n=n or st.n, sigma=st.sigma if sigma is None else sigma,
+                                    values=st.values if same else None))
 
 def _tfm_forward(self:GuidanceTfm, u, c, step:Step, state=None)->tuple:
     "Run the hooks on a throwaway copy (seed-style hooks may write `self.pred` there)."
