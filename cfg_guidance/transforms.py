@@ -341,7 +341,8 @@ def _tfm_scheduler(self:GuidanceTfm,
 
 def _tfm_forward(self:GuidanceTfm, u, c, step:Step, state=None)->tuple:
     "Run the hooks on a throwaway copy (seed-style hooks may write `self.pred` there)."
-    w = copy.copy(self); w._step, w.state, w.pred = step, state, None
+    w = object.__new__(type(self)); w.__dict__.update(self.__dict__)  # a shallow copy torch.compile can trace
+    w._step, w.state, w.pred = step, state, None
     r = w.pre_proc(u, c, step.i)
     if r is not None: u, c = r
     r = w.guide(u, c, step.i)
