@@ -236,13 +236,13 @@ def rows_that_fit(
     "How many rows (a conditional + unconditional UNet call, then one decode) fit in free GPU memory; None off the GPU."
     dev = torch.device(sd.device)
     if dev.type != 'cuda': return None
-    emb = text_embeddings(sd, [''])
+    emb, net = text_embeddings(sd, ['']), getattr(sd.unet, '_orig_mod', sd.unet)  # a compiled UNet's module: no recompiles
     def peak(fn):  # bytes allocated at the peak of fn(), above what was there before
         torch.cuda.synchronize(dev); torch.cuda.reset_peak_memory_stats(dev); base = torch.cuda.memory_allocated(dev)
         fn(); torch.cuda.synchronize(dev); return torch.cuda.max_memory_allocated(dev) - base
     def unet(r):
         x = torch.zeros(2 * r, *latent_shape, device=dev, dtype=sd.dtype)
-        sd.unet(x, torch.tensor(500., device=dev), encoder_hidden_states=emb.expand(2 * r, -1, -1).contiguous())
+        net(x, torch.tensor(500., device=dev), encoder_hidden_states=emb.expand(2 * r, -1, -1).contiguous())
     def dec(r): decode(sd.vae, torch.zeros(r, *latent_shape, device=dev, dtype=sd.dtype))
     (u1, u2), (d1, d2) = [peak(lambda: f(1)) for f in (unet, dec)], [peak(lambda: f(2)) for f in (unet, dec)]
     per, fixed = max(u2 - u1, d2 - d1, 1), max(u1, d1)
