@@ -140,8 +140,9 @@ class AsDiffusersUNet:
         return o if return_dict else (o.sample,)
 
 class Recorder:
-    "A UNet that notes the batch of every call (the rows a chunk holds); attributes are the real module's."
-    def __init__(self, fn, base): self.fn, self.base, self.batches = fn, base, Counter()
+    """A UNet that notes the batch of every call (the rows a chunk holds); attributes are the real module's. Its
+    `_orig_mod` is that module, as a compiled one's is: max_rows='auto' probes memory there, unrecorded, uncompiled."""
+    def __init__(self, fn, base): self.fn, self.base, self._orig_mod, self.batches = fn, base, base, Counter()
     def __getattr__(self, k): return getattr(self.__dict__['base'], k)
     def __call__(self, x, *a, **k):
         self.batches[x.shape[0]] += 1
