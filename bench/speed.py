@@ -52,6 +52,7 @@ PEAK_FLOPS = 790e12  # dense fp16/bf16 tensor-core rate measured on these H100/H
 PEAK_NOTE = "790 TFLOP/s: dense bf16/fp16 GEMM rate measured on the H100/H200 machines (FINDINGS, KINDS)"
 LOOP_KW = ('share_first', 'host_schedule', 'fuse', 'max_rows')  # generate's keyword arguments from the speed issue
 NOT_IN = 'not in this version of cfg_guidance.generate'
+LEVER_KEYS = {'bf16': 'bf16', 'qkv': 'fuse_qkv_projections', 'cl': 'channels_last', 'fp8': 'fp8 (torchao)', 'flags': 'inductor flags'}
 NAMED_RULES = ('apg', 'mimic', 'tcfg', 'rescale', 'dynthresh')  # the rules the issue names: eager in-loop cost too
 # diffusers' speed guide's inductor settings, passed as compile options so they apply to that compile only
 # (a plain torch.compile of a copy of the same UNet reuses the cached graph: global flags would not reach it)
@@ -884,8 +885,10 @@ def sec_levers(C):
             x = ours(with_unet(C.sd, cu), exps(C.csteps), C.csteps, C.size, latents=C.lat10, **C.lkw)[1]
             base.update(rel_l2_vs_fp16=rel(x, grid_ref(C))['rel_l2'], unet_ms_b20=C.R.extra.get('unet_ms', {}).get('compiled b20'))
             C.R.save()
-    alone = dict(bf16=lever_row(C, ['bf16'], ebase, False))  # eager (cheap): against the eager fp16 grid
+    pick = {LEVER_KEYS[k] for k in C.a.levers.split(',') if k}
+    alone = dict(bf16=lever_row(C, ['bf16'], ebase, False)) if 'bf16' in pick else {}  # eager (cheap): against the eager fp16 grid
     for p in ('fuse_qkv_projections', 'channels_last', 'fp8 (torchao)', 'inductor flags'):  # the longest compile last
+        if p not in pick: C.R.skip(f'ours grid of 10, {p}', 'not picked in this run (--levers)', lever=p); continue
         alone[p] = lever_row(C, [p], base, C.do_compile)
     paid = [p for p, o in alone.items() if o and o.get('gain') and o['gain'] > 1]
     log('levers that paid:', {p: round(o['gain'], 3) for p, o in alone.items() if o and o.get('gain')})
@@ -942,14 +945,19 @@ def sec_rules(C):
             if make_rule(e, C.steps).uncond != 'weak': names.append(k)
         except Exception: pass
     named = [k for k in NAMED_RULES if k in names]
+    # --rule-modes: which loops, and 'mode:named' for the rules the issue names only (each full run costs device time)
+    modes = dict((m.split(':') + ['all'])[:2] for m in C.a.rule_modes.split(',') if m)
+    which = lambda m: names if modes.get(m) == 'all' or not C.gpu else named
     il, best = C.R.extra.setdefault('guidance', {}).setdefault('in_loop', {}), ('eager', C.sd.unet)
-    for key, mode in (('CUDA graphs', 'reduce-overhead'), ('compiled', 'default')):
+    for key, mode, m in (('CUDA graphs', 'reduce-overhead', 'graphs'), ('compiled', 'default', 'compiled')):
+        if m not in modes: il[key] = dict(skipped='not picked in this run (--rule-modes)'); continue
         try: u = comp(C, mode)  # batch 2 only: the b1 loop's shape
         except Exception as e: il[key] = dict(skipped=why(e)); continue
-        in_loop(C, key, key, u, names)
+        in_loop(C, key, key, u, which(m))
         if best[0] == 'eager': best = (key, u)
-    in_loop(C, 'eager', 'eager', C.sd.unet, named if C.gpu else names)  # the CPU's tiny model is quick: every rule
-    if lib_has('fuse'): in_loop(C, 'fused', best[0], best[1], named, gen=dict(fuse=True))
+    if 'eager' in modes: in_loop(C, 'eager', 'eager', C.sd.unet, which('eager'))
+    if 'fused' not in modes: il['fused'] = dict(skipped='not picked in this run (--rule-modes)')
+    elif lib_has('fuse'): in_loop(C, 'fused', best[0], best[1], which('fused'), gen=dict(fuse=True))
     else: il['fused'] = dict(unet=best[0], skipped=NOT_IN)
 
 def sec_loop(C):
@@ -1087,6 +1095,9 @@ def main():
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--budget', type=float, default=540, help='seconds from start: what would run past this is skipped')
     ap.add_argument('--sections', default='all', help='comma list of sections to run (all: ' + ','.join(s[0] for s in SECTIONS[:-1]) + '; autotune with --autotune)')
+    ap.add_argument('--levers', default='bf16,qkv,cl,fp8,flags', help='UNet levers to try: ' + ','.join(LEVER_KEYS))
+    ap.add_argument('--rule-modes', default='graphs:all,compiled:all,eager:named,fused:named',
+                    help="in-loop rule cost: loops among graphs,compiled,eager,fused; ':named' = the issue's five rules only")
     ap.add_argument('--merge', default=None, help="an earlier speed_<card>.json to start from: its rows stay unless re-measured")
     ap.add_argument('--compile', default='auto', choices=['auto', 'yes', 'no'], help='torch.compile variants (auto: GPU only)')
     ap.add_argument('--reduce-overhead', default='auto', choices=['auto', 'yes', 'no'], help="mode='reduce-overhead' (CUDA graphs)")
