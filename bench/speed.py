@@ -485,8 +485,13 @@ def targets(d):
             ', '.join(f"{k.split('_')[-1]} {v[0]:.2f} % ({v[1]})" for k, v in gpu_ms))
     loop = [(k, v) for k, v in W.items() if k.startswith('in-loop')]
     if loop:
+        # the CFG baseline's own run-to-run spread: a difference smaller than it is noise, not a measured cost
+        il = (d.get('guidance') or {}).get('in_loop', {})
+        spread = {k[8:]: 100 * (max(r) - min(r)) / statistics.median(r) for k, _ in loop if (r := il.get(k[8:], {}).get('cfg_runs'))}
+        noisy = {m: v for m, v in spread.items() if v > 1}
         T['guidance <= 1 % of a step, in the real b1 loop ((t_rule - t_CFG) / t_CFG)'] = (
-            f"{'MET' if all(v[0] <= 1 for _, v in loop) else 'NOT MET'}: worst " +
+            (f"NOT MEASURABLE at this noise: CFG's own runs spread " + ', '.join(f'{m} {v:.0f} %' for m, v in noisy.items())
+             + '; ' if noisy else f"{'MET' if all(v[0] <= 1 for _, v in loop) else 'NOT MET'}: ") + 'worst ' +
             ', '.join(f"{k[8:]} {v[0]:.2f} % ({v[1]})" for k, v in loop))
     wall = [(k, W[k]) for k in ('pct_eager', 'pct_compiled') if k in W]
     if wall:
@@ -575,6 +580,7 @@ def markdown(d):
         L += ['', '## Targets', '']
         L += [f"- {k}: {v}" for k, v in d['targets'].items()]
     L += profile_md(d)
+    if d.get('notes'): L += ['', '## Notes', ''] + [f'- {n}' for n in d['notes']]
     if d.get('sections'):
         L += ['', '## Sections of this run', '', ', '.join(f"{k} {v.get('s', 0):.0f} s ({v.get('status')})" for k, v in d['sections'].items())]
     return '\n'.join(L) + '\n'

@@ -15,7 +15,7 @@ from .transforms import (EPS, cfg, Step, Guidance, GuidanceTfm, GUIDANCE, guider
 # %% auto #0
 __all__ = ['rescale_cfg', 'RescaleGuidance', 'project', 'apg', 'APGGuidance', 'cfg_zero_star', 'CFGZeroStar', 'bquantile',
            'dyn_threshold', 'DynThreshGuidance', 'mimic_scale', 'MimicGuidance', 'mambo_scale', 'MamboGuidance',
-           'tangential_cfg', 'TangentialGuidance', 'lap_pyramid', 'from_pyramid', 'fdg', 'FDGuidance',
+           'top_eig2', 'tangential_cfg', 'TangentialGuidance', 'lap_pyramid', 'from_pyramid', 'fdg', 'FDGuidance',
            'GuidanceInterval', 'AutoGuidance', 'registry_table', 'check_rule']
 
 # %% ../nbs/02a_guiders.ipynb #0ef144a0
@@ -190,6 +190,19 @@ class MamboGuidance(Guidance):
         return cfg(u, c, mambo_scale(u, c, self.param('g', step), self.param('a', step))), state
 
 # %% ../nbs/02a_guiders.ipynb #aa194879
+def top_eig2(a:torch.Tensor, # (B,) the symmetric 2x2 matrices' [0, 0] entries
+             b:torch.Tensor, # (B,) their off-diagonal entries
+             d:torch.Tensor, # (B,) their [1, 1] entries
+            )->tuple:
+    "(top eigenvalue, w1, w2) of each [[a, b], [b, d]], w unit: closed form, elementwise (no solver, no host sync)."
+    h, r = (a - d) / 2, torch.sqrt(((a - d) / 2) ** 2 + b * b)
+    pos = h >= 0  # (h + r, b) and (b, r - h) are both eigenvectors; take the one far from zero
+    w1, w2 = torch.where(pos, h + r, b), torch.where(pos, b, r - h)
+    one = r <= 0  # a multiple of the identity: every direction is one; take the first axis
+    w1, w2 = torch.where(one, torch.ones_like(w1), w1), torch.where(one, torch.zeros_like(w2), w2)
+    n = torch.sqrt(w1 * w1 + w2 * w2)
+    return (a + d) / 2 + r, w1 / n, w2 / n
+
 def tangential_cfg(u:torch.Tensor, # unconditional prediction
                    c:torch.Tensor, # conditional prediction
                    g, # guidance scale G
@@ -198,9 +211,8 @@ def tangential_cfg(u:torch.Tensor, # unconditional prediction
     "TCFG: CFG with u replaced by its projection on the leading singular direction of [c; u], per sample."
     f64 = torch.float64
     cc, cu, uu = bdot(c, c, f64).flatten(), bdot(c, u, f64).flatten(), bdot(u, u, f64).flatten()
-    lam, vec = torch.linalg.eigh(torch.stack([cc, cu, cu, uu], -1).reshape(-1, 2, 2))
-    w1, w2 = vec[:, 0, -1], vec[:, 1, -1]                  # top eigenvector (eigh sorts ascending)
-    k = (w1 * cu + w2 * uu) / (lam[:, -1] + eps)           # <u, v> / ||v||^2 with v = w1 c + w2 u
+    lam, w1, w2 = top_eig2(cc, cu, uu)
+    k = (w1 * cu + w2 * uu) / (lam + eps)                  # <u, v> / ||v||^2 with v = w1 c + w2 u
     up = bcast((k * w1).float(), c).to(c.dtype) * c + bcast((k * w2).float(), u).to(u.dtype) * u
     return cfg(up, c, g)
 
