@@ -112,7 +112,7 @@ def _apply(groups, idx, u, c, st, states, values=None):
 
 _FUSED = {}
 def fused_apply(backend='inductor'):
-    "`_apply` compiled with `backend`: all rows' rules as one compiled call per step (cached per backend)."
+    "The per-step call of every group's rule, compiled with `backend`: one compiled call per step (cached per backend)."
     if backend not in _FUSED: _FUSED[backend] = torch.compile(_apply, backend=backend)
     return _FUSED[backend]
 
