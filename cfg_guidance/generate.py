@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_generate.ipynb #3eeb1ec0
 from __future__ import annotations
-import inspect, math, numbers, operator, os
+import contextlib, inspect, math, numbers, operator, os
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,8 +15,8 @@ from .schedules import sched_value
 from .transforms import Guidance, Step, check_pred_type
 
 # %% auto #0
-__all__ = ['MAX_SIZE', 'pred_type_of', 'noise_level', 'step_index', 'step_for', 'fused_apply', 'sample', 'text_embeddings',
-           'sd_model', 'decode', 'init_latents', 'rows_that_fit', 'generate']
+__all__ = ['MAX_SIZE', 'pred_type_of', 'noise_level', 'step_index', 'step_for', 'memo_lms', 'fused_apply', 'sample',
+           'text_embeddings', 'sd_model', 'decode', 'init_latents', 'rows_that_fit', 'generate']
 
 # %% ../nbs/03_generate.ipynb #c85aa016
 def pred_type_of(scheduler)->str: # a diffusers scheduler
@@ -110,6 +110,22 @@ def _apply(groups, idx, u, c, st, states, values=None):
         out[ix], sg = tf(u[ix], c[ix], sts[g].rows(ix), states[g]); new.append(sg)
     return out, new
 
+_LMS = {}  # (sigma table, order, index, current order) -> coefficient
+@contextlib.contextmanager
+def memo_lms(scheduler):
+    "LMS's multistep coefficients (a scipy quadrature over Python indexing: milliseconds a step) remembered per sigma table."
+    f = getattr(scheduler, 'get_lms_coefficient', None)
+    if f is None or 'get_lms_coefficient' in vars(scheduler): yield; return
+    key = scheduler.sigmas.detach().cpu().numpy().tobytes()  # the run's table: same table, same coefficients
+    if len(_LMS) > 100_000: _LMS.clear()
+    def cached(order, t, current_order):
+        k = (key, order, t, current_order)
+        if k not in _LMS: _LMS[k] = f(order, t, current_order)
+        return _LMS[k]
+    scheduler.get_lms_coefficient = cached
+    try: yield
+    finally: del scheduler.get_lms_coefficient
+
 _FUSED = {}
 def fused_apply(backend='inductor'):
     "The per-step call of every group's rule, compiled with `backend`: one compiled call per step (cached per backend)."
@@ -156,37 +172,38 @@ def sample(
     shared = share_first and b > 1 and _same_rows(x) and _same_rows(cond) and _same_rows(uncond)
     apply = _apply if not fuse else fused_apply('inductor' if fuse is True else fuse)
     x = x * getattr(scheduler, 'init_noise_sigma', 1.)
-    for k, t in enumerate(tqdm(ts, disable=not progress, leave=False)):
-        i = step_index(k, len(ts), steps)
-        xin = x if scale is None else scale(x, t)
-        st = Step(i=i, n=steps, t=tf_[k], sigma=lv[k][1], alpha_bar=lv[k][0], x=xin, pred=pred)
-        need = [tf.needs_uncond(replace(st, x=None)) for tf, _ in groups]
-        null = [n_ and tf.uncond != 'weak' for n_, (tf, _) in zip(need, groups)]
-        nidx = None if all(null) or not any(null) else \
-            torch.cat([torch.as_tensor(rows) for (_, rows), n_ in zip(groups, null) if n_]).to(x.device)
-        if shared and k == 0:  # every row is the same: one row's u and c, copied to all
-            if any(null): u1, c1 = model(torch.cat([xin[:1], xin[:1]]), tm[k], _cat(_row0(uncond), _row0(cond))).chunk(2)
-            else: u1 = c1 = model(xin[:1], tm[k], _row0(cond))
-            c = _grow(c1, b)
-            if all(null): u = _grow(u1, b)
-            elif not any(null): u = c
-            else: u = c.clone(); u[nidx] = u1
-        elif all(null):  # every row pays for u: one plain cat, as diffusers does
-            u, c = model(torch.cat([xin, xin]), tm[k], _cat(uncond, cond)).chunk(2)
-        elif not any(null): u = c = model(xin, tm[k], cond)
-        else:
-            out = model(torch.cat([xin[nidx], xin]), tm[k], _cat(_take(uncond, nidx), cond))
-            c = out[len(nidx):]
-            u = c.clone(); u[nidx] = out[:len(nidx)]
-        wk = [n_ and tf.uncond == 'weak' for n_, (tf, _) in zip(need, groups)]
-        if any(wk):
-            widx = torch.cat([torch.as_tensor(rows) for (_, rows), w_ in zip(groups, wk) if w_]).to(x.device)
-            if u is c: u = c.clone()
-            u[widx] = weak(xin[widx], tm[k], _take(cond, widx))
-        vals = [tf.resolve(replace(st, x=None)) for tf, _ in groups] if fuse else None
-        out, states = apply(groups, idx, u, c, st, states, vals)
-        x = scheduler.step(out, t, x, **gen_kw).prev_sample
-        if callback is not None: callback(i, t, x, out)
+    with memo_lms(scheduler):
+        for k, t in enumerate(tqdm(ts, disable=not progress, leave=False)):
+            i = step_index(k, len(ts), steps)
+            xin = x if scale is None else scale(x, t)
+            st = Step(i=i, n=steps, t=tf_[k], sigma=lv[k][1], alpha_bar=lv[k][0], x=xin, pred=pred)
+            need = [tf.needs_uncond(replace(st, x=None)) for tf, _ in groups]
+            null = [n_ and tf.uncond != 'weak' for n_, (tf, _) in zip(need, groups)]
+            nidx = None if all(null) or not any(null) else \
+                torch.cat([torch.as_tensor(rows) for (_, rows), n_ in zip(groups, null) if n_]).to(x.device)
+            if shared and k == 0:  # every row is the same: one row's u and c, copied to all
+                if any(null): u1, c1 = model(torch.cat([xin[:1], xin[:1]]), tm[k], _cat(_row0(uncond), _row0(cond))).chunk(2)
+                else: u1 = c1 = model(xin[:1], tm[k], _row0(cond))
+                c = _grow(c1, b)
+                if all(null): u = _grow(u1, b)
+                elif not any(null): u = c
+                else: u = c.clone(); u[nidx] = u1
+            elif all(null):  # every row pays for u: one plain cat, as diffusers does
+                u, c = model(torch.cat([xin, xin]), tm[k], _cat(uncond, cond)).chunk(2)
+            elif not any(null): u = c = model(xin, tm[k], cond)
+            else:
+                out = model(torch.cat([xin[nidx], xin]), tm[k], _cat(_take(uncond, nidx), cond))
+                c = out[len(nidx):]
+                u = c.clone(); u[nidx] = out[:len(nidx)]
+            wk = [n_ and tf.uncond == 'weak' for n_, (tf, _) in zip(need, groups)]
+            if any(wk):
+                widx = torch.cat([torch.as_tensor(rows) for (_, rows), w_ in zip(groups, wk) if w_]).to(x.device)
+                if u is c: u = c.clone()
+                u[widx] = weak(xin[widx], tm[k], _take(cond, widx))
+            vals = [tf.resolve(replace(st, x=None)) for tf, _ in groups] if fuse else None
+            out, states = apply(groups, idx, u, c, st, states, vals)
+            x = scheduler.step(out, t, x, **gen_kw).prev_sample
+            if callback is not None: callback(i, t, x, out)
     return x
 
 # %% ../nbs/03_generate.ipynb #c6d6110b
