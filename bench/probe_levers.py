@@ -74,10 +74,8 @@ def _():
     log(R['fuse'])
 
 # SD v1 shapes
-SD_V1_UNET = dict(sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, attention_head_dim=8,
-                  block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768,
-                  down_block_types=('CrossAttnDownBlock2D',) * 3 + ('DownBlock2D',),
-                  up_block_types=('UpBlock2D',) + ('CrossAttnUpBlock2D',) * 3)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from speed import SD_V1_UNET  # the same SD v1 shapes as the speed benchmark
 from diffusers import UNet2DConditionModel
 with torch.device(dev):
     torch.manual_seed(0); base = UNet2DConditionModel(**SD_V1_UNET).half().eval()

@@ -101,7 +101,7 @@ def _xt(st:Step)->torch.Tensor:
                                       "call the rule as the loop does, rule(u, c, Step(..., x=x_t, ...))")
     return st.x.float()
 
-def _coefs(st:Step, x:torch.Tensor)->tuple:
+def _coefs(st:Step)->tuple:
     "(a, s) with x_t = a x0 + s eps for this step: numbers computed in float64 on the host (a compiled rule reads them as inputs)."
     if st.flow:
         if st.sigma is None: raise ValueError("a flow-matching step needs sigma (the flow's s) to convert")
@@ -113,7 +113,7 @@ def _coefs(st:Step, x:torch.Tensor)->tuple:
 
 def _x0_eps(self:Step, y:torch.Tensor)->tuple:
     "(x0, eps) in float32 from the raw model output `y`."
-    x, y = _xt(self), y.float(); a, s = _coefs(self, x)
+    x, y = _xt(self), y.float(); a, s = _coefs(self)
     if self.pred == 'epsilon': return (x - s * y) / a, y
     if self.pred == 'v_prediction': return a * x - s * y, a * y + s * x
     if self.pred == 'sample': return y, (x - a * y) / s
@@ -130,7 +130,7 @@ def _to_space(self:Step,
     if space == 'x0': return x0
     if space == 'eps': return e
     if self.flow: return e - x0
-    a, s = _coefs(self, x0); return a * e - s * x0
+    a, s = _coefs(self); return a * e - s * x0
 
 def _from_space(self:Step,
                 y:torch.Tensor, # a prediction in `space`
@@ -139,7 +139,7 @@ def _from_space(self:Step,
     "A prediction in `space` converted back to the raw model output (float32)."
     if check_space(space) == 'model': return y
     if (space, self.pred) in (('eps', 'epsilon'), ('x0', 'sample'), ('v', 'v_prediction'), ('v', 'flow')): return y.float()
-    x, y = _xt(self), y.float(); a, s = _coefs(self, x)
+    x, y = _xt(self), y.float(); a, s = _coefs(self)
     if self.flow:  # x_t = a x0 + s eps with a = 1 - s; velocity = eps - x0
         if space == 'x0': return (x - y) / s
         if space == 'eps': return (y - x) / a
