@@ -28,13 +28,15 @@ from cfg_guidance.core import to_u8
 from cfg_guidance.testbed import (load_fashion_mnist, to_pm1, testbed_unet, testbed_scheduler, flow_scheduler, train_testbed,
                                   save_testbed, load_testbed, testbed_model, cfg_sample, testbed_path)
 from cfg_guidance.metrics import (train_judge, class_accuracy, train_ae, fit_pca, save_judge, load_judge, default_judge_path, reference, score,
-                                  balanced_idx, saturation, JUDGES)
+                                  balanced_idx, saturation, JUDGES, judge_dir)
 
 # The recipes. Sizes keep each testbed folder (model + weak model, fp16) under 20 MiB.
 RECIPES = {
     'underfit': dict(channels=(32, 64, 128), layers=1, attn=True, objective='epsilon', bs=512, lr=1e-3, warmup=500,
                      ema=0.9995, decay=False, compile=False),
-    'wellfit': dict(channels=(64, 128, 160), layers=2, attn=True, objective='epsilon', bs=256, lr=7e-4, warmup=500,
+    # wellfit v2 (2026-12-01, second call): the whole GPU to itself, batch 1024 (v1: batch 256, lr 7e-4, 350 s shared
+    # with two other trainings, 3,955 steps = 17 epochs; its card: FD(G=1) 35x the floor in the cnn space)
+    'wellfit': dict(channels=(64, 128, 160), layers=2, attn=True, objective='epsilon', bs=1024, lr=1e-3, warmup=300,
                     ema=0.9995, decay=True, compile=True),
     'flow':    dict(channels=(64, 128, 160), layers=2, attn=True, objective='flow', bs=256, lr=7e-4, warmup=500,
                     ema=0.9995, decay=True, compile=True),
@@ -47,6 +49,7 @@ RECIPES = {
 }
 TINY = dict(channels=(16, 32, 32), layers=1, attn=False, bs=32, warmup=5, compile=False)
 CFG_SCALES, AG_SCALES, GRID_SCALES = (0, 1, 1.25, 1.5, 2, 3, 5, 8), (1.5, 2, 3), (1, 1.5, 2, 3, 5)
+EXTRA_SCALES = (1, 1.5, 2)  # scales also carded at --extra-steps
 
 def grid_png(x, rows, fn, cols=10, pad=2):
     "Save uint8 images (rows*cols, H, W) as one PNG, row-major, `pad` px of white between cells, 3x enlarged."
@@ -157,14 +160,19 @@ def load_data(a):
 def card(a, name, out, dev, log):
     "Score the testbed at every CFG scale (and AutoGuidance) in every space; write quality.json and samples.png."
     t_card = time.time(); folder = out/name
-    wait_for([out/'judges'/'done'], a.wait_seconds, log)
-    wait_for([folder/'weak'/'config.json'], a.wait_seconds, log)
+    if 'A' in a.groups.split(','):   # group A trains the judges and the weak models in this run: wait for them
+        wait_for([out/'judges'/'done'], a.wait_seconds, log)
+        wait_for([folder/'weak'/'config.json'], a.wait_seconds, log)
+    elif not (folder/'weak'/'config.json').exists() and (testbed_path(name)/'weak'/'config.json').exists():
+        shutil.copytree(testbed_path(name)/'weak', folder/'weak')   # the shipped weak model, shipped again beside it
+        log(f'card {name}: weak model and judges are the shipped ones (group A not run)')
     if (folder/'config.json').exists(): tb = load_testbed(folder, device=dev)           # trained in this run
     else: tb = load_testbed(name, device=dev, weak=folder/'weak' if (folder/'weak'/'config.json').exists() else False)
     cnn = out/'judges'/JUDGES['cnn']
     judges = {'cnn': load_judge(cnn if cnn.exists() else default_judge_path(), dev)}
     for s in ('ae', 'pca'):
-        if (out/'judges'/JUDGES[s]).exists(): judges[s] = load_judge(out/'judges'/JUDGES[s], dev)
+        fn = out/'judges'/JUDGES[s]
+        if fn.exists() or 'A' not in a.groups.split(','): judges[s] = load_judge(fn if fn.exists() else judge_dir()/JUDGES[s], dev)
     log(f'card {name}: {tb}, spaces {list(judges)}')
     prev = json.loads((folder/'quality.json').read_text()) if (folder/'quality.json').exists() else {}
     if name == 'underfit' and 'train' not in prev:   # the shipped model's training record, from its first card
@@ -185,10 +193,10 @@ def card(a, name, out, dev, log):
              recipe=prev.get('train', {}).get('recipe'),
              weak_train=json.loads((folder/'weak'/'train.json').read_text()) if (folder/'weak'/'train.json').exists() else None, n=n, n_ref=ref['n_ref'], steps=a.steps,
              sampler=sampler_cls.__name__, spaces=list(judges), floor=floor, cfg=[], autoguidance=[])
-    def run(G, model, guide=None):
+    def run(G, model, guide=None, steps=None):
         t0 = time.time(); xs = []
         for i in range(0, n, a.chunk):
-            xs.append(cfg_sample(model, sampler_cls.from_config(tb.scheduler.config), labs[i:i+a.chunk], G, a.steps,
+            xs.append(cfg_sample(model, sampler_cls.from_config(tb.scheduler.config), labs[i:i+a.chunk], G, steps or a.steps,
                                  x=noise[i:i+a.chunk], guide=guide).float().cpu())
         x = torch.cat(xs); t1 = time.time()
         r = dict(G=G, **score(to_u8(x)[:, 0], labs.cpu(), saturation(x), ref, judges), seconds=round(t1 - t0, 2),
@@ -212,6 +220,11 @@ def card(a, name, out, dev, log):
         log(f'{name} CFG G={G:<5g} acc {r["accuracy"]:.3f} ' + ' '.join(f'fd_{s} {r["fd_"+s]:.4f} kid_{s} {r["kid_"+s]:.5f}' for s in judges)
             + f' prec {r["precision"]:.3f} rec {r["recall"]:.3f} sat {r["saturation"]:.4f} ({r["seconds"]:.1f}+{r["score_seconds"]:.1f}s)')
         if G in GRID_SCALES: grid[f'G={G:g}'] = to_u8(x[:20])[:, 0]
+    if a.extra_steps:   # the same scales with more sampler steps: how much of FD(G=1) the 25-step sampler costs
+        q['cfg_extra_steps'] = dict(steps=a.extra_steps, rows=[])
+        for G in EXTRA_SCALES:
+            r, x = run(float(G), model, steps=a.extra_steps); q['cfg_extra_steps']['rows'].append(r); save()
+            log(f'{name} CFG G={G:<5g} {a.extra_steps} steps: acc {r["accuracy"]:.3f} ' + ' '.join(f'fd_{s} {r["fd_"+s]:.4f}' for s in judges))
     if tb.weak is not None:
         r, x = run(1.0, testbed_model(tb.weak)); q['weak'] = r; save()
         log(f'{name} weak alone G=1: acc {r["accuracy"]:.3f} fd {r["fd"]:.4f}')
@@ -274,6 +287,7 @@ if __name__ == '__main__':
     ap.add_argument('--n-ref', type=int, default=0, help='real test images for FD/KID on the cards (0: all 10,000)')
     ap.add_argument('--steps', type=int, default=25, help='sampling steps on the cards')
     ap.add_argument('--chunk', type=int, default=2000, help='samples per sampling batch')
+    ap.add_argument('--extra-steps', type=int, default=0, help='also card G in EXTRA_SCALES at this many steps (0: no)')
     ap.add_argument('--card-seconds', type=float, default=150, help='AutoGuidance rows are skipped past this')
     ap.add_argument('--wait-seconds', type=float, default=300, help='how long a card waits for the judges/weak model')
     ap.add_argument('--deadline', type=float, default=520, help='seconds after which running groups are stopped')
