@@ -26,13 +26,13 @@ def main(a):
     out, work = Path(a.out), Path(a.work); out.mkdir(parents=True, exist_ok=True); work.mkdir(parents=True, exist_ok=True)
     card = torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'
     tim = dict(card=card, date=datetime.now(timezone.utc).isoformat(timespec='seconds'), n=a.n, tune_n=a.tune_n,
-               steps=a.steps, torch=torch.__version__, testbeds={}, not_run=[])
+               steps=a.steps, torch=torch.__version__, compile=a.compile, testbeds={}, not_run=[])
     t_all = time.time()
     for tb in a.testbeds:
         if time.time() - t_all > a.budget: tim['not_run'].append(tb); continue
         d, t0 = work/tb, time.time()
         run_bench(out=d, testbed=tb, n=a.n, tune_n=a.tune_n, steps=a.steps, device=a.device, progress=False,
-                  max_batch=a.max_batch, methods=a.methods, n_ref=a.n_ref)
+                  max_batch=a.max_batch, methods=a.methods, n_ref=a.n_ref, compile=a.compile)
         t1 = time.time()
         r = subprocess.run([sys.executable, str(Path(__file__).parent/'rescore.py'), str(d), '--device', a.device],
                            capture_output=True, text=True)
@@ -60,5 +60,6 @@ if __name__ == '__main__':
     ap.add_argument('--device', default='cuda')
     ap.add_argument('--methods', nargs='+', default=None, help='a subset of the registry (default: every method; for dry runs)')
     ap.add_argument('--n-ref', type=int, default=None, help='real test images for FD/KID (default: all 10,000)')
+    ap.add_argument('--compile', action='store_true', help='torch.compile the testbed UNets (dynamic batch, channels-last)')
     ap.add_argument('--budget', type=float, default=540, help='start no new testbed after this many seconds')
     main(ap.parse_args())

@@ -157,13 +157,17 @@ def _tune(out:Path, cfg:dict, st, env:dict, max_batch:int, progress:bool)->dict:
     return {m: c['setting'] for m, c in json.loads(fn.read_text())['choice'].items()}
 
 # %% ../nbs/07c_bench.ipynb #af759407
-def _env(cfg:dict, device)->dict:
+def _env(cfg:dict, device, compile=False)->dict:
     "Load the testbed, the sampler and the judges once per process (errors here leave no folder behind)."
     half = torch.float16 if torch.device(device).type == 'cuda' else torch.float32  # fp16 weights on a GPU; rules stay fp32
     tb = load_testbed(cfg['model'] if cfg['model'] != 'shipped' else cfg['testbed'], device=device, dtype=half)
     judges = load_judges(device=device, path=None if cfg['judges'] == 'shipped' else cfg['judges'])
     shape = (tb.unet.config.in_channels,) + (tb.unet.config.sample_size,) * 2
-    return dict(testbed=tb, model=testbed_model(tb.unet), weak=testbed_model(tb.weak) if tb.weak is not None else None,
+    unet = tb.unet
+    if compile:  # one graph for every batch size (the rows that need u vary per step); channels-last suits cuDNN
+        if torch.device(device).type == 'cuda': unet = unet.to(memory_format=torch.channels_last)
+        unet = torch.compile(unet, dynamic=True, backend='inductor' if compile is True else compile)
+    return dict(testbed=tb, model=testbed_model(unet), weak=testbed_model(tb.weak) if tb.weak is not None else None,
                 sampler=sampler_for(tb, cfg['scheduler']), judges=judges, ref=reference(judges, cfg['n'], cfg['n_ref']),
                 shape=shape, device=device)
 
@@ -184,10 +188,13 @@ def run_bench(out='bench_out', # the results folder
               tune_seed:int=100, # the tuning seed: never one of `seeds`
               tune_n:int|None=None, # samples per tuning run (default: n)
               progress:bool=True, # show a progress bar
+              compile:bool|str=False, # `torch.compile` the testbed UNet (dynamic batch; channels-last on a GPU); a string names the backend
              )->Path:
     "Tune, sweep and score; write results.csv, samples/, tuning.json, floor.json, timings.json, front.png, samples.png."
     from accelerate import PartialState
     cfg = bench_config(quick, methods, seeds, n, steps, scheduler, testbed, model, judges, n_ref, tune, tune_seed, tune_n)
+    if not isinstance(compile, (bool, str)) or compile == '':
+        raise TypeError(f"compile must be True/False or a torch.compile backend name, got {compile!r}")
     if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
         raise ValueError(f"max_batch must be an integer >= 1, got {max_batch!r}")
     if str(out).strip() == '': raise ValueError("the results folder is empty: give --out DIR")
@@ -196,7 +203,7 @@ def run_bench(out='bench_out', # the results folder
     dev = st.device if st.num_processes > 1 else default_device(device)
     max_batch = int(max_batch or (4096 if dev.type == 'cuda' else 64))  # small CPU batches: fewer page faults
     t0 = time.perf_counter()
-    env = _env(cfg, dev)
+    env = _env(cfg, dev, compile)
     times = dict(load_and_reference=time.perf_counter() - t0)
     cfg['sampler'] = type(env['sampler']).__name__
     cfg['scheduler'] = cfg['scheduler'] or ('flow-euler' if env['testbed'].pred == 'flow' else 'ddim')  # the default, named
@@ -216,7 +223,9 @@ def run_bench(out='bench_out', # the results folder
         if st.is_main_process: _finish(out, runs, cfg, env)
         st.wait_for_everyone()
         times.update(tuning=t1 - t0, evaluation=t2 - t1, report=time.perf_counter() - t2, processes=st.num_processes)
-        if st.is_main_process: atomic_write(out/'timings.json', json.dumps({k: round(v, 2) for k, v in times.items()}, indent=1).encode())
+        if compile: times['compile'] = 'inductor' if compile is True else compile  # the first unit's time includes compiling
+        if st.is_main_process:
+            atomic_write(out/'timings.json', json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in times.items()}, indent=1).encode())
     return out/'results.csv'
 
 # %% ../nbs/07c_bench.ipynb #fe517d4a
