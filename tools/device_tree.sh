@@ -7,8 +7,8 @@
 #
 # Why: the tool copies the tracked files plus the carried paths, 64 MiB in all; the tree is ~80 MB. GPU runs need the
 # package, its testbeds, judges and tiny-sd (speed.py reads its tokenizer), bench/ and tools/, not the notebooks,
-# results, docs assets or the other tiny pipelines. Slimmed, the tree is ~46 MB with all three testbeds, which leaves
-# room to carry the wheels (.carry/whl, 6.5 MB) and the bench's Fashion-MNIST subset (.carry/fmnist, 5.5 MB). Training
+# results, docs assets or the other tiny pipelines. Slimmed, the tree is ~53 MB with all three testbeds, which leaves just enough
+# room (65 MB in all) to carry the wheels (.carry/whl, 6.5 MB) and the bench's Fashion-MNIST subset (.carry/fmnist, 5.5 MB). Training
 # needs the full train split (.carry/fmnist_full, 31 MB): slim the testbeds it does not read as well, e.g.
 #   tools/device_tree.sh slim cfg_guidance/models/flow cfg_guidance/models/wellfit/diffusion_pytorch_model.safetensors
 # Nothing may be committed while slimmed: the removals are staged. `slim` refuses when other changes are staged.
