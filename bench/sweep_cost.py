@@ -13,7 +13,7 @@ other architectures are scaled from it by their FLOPs per sample (an assumption:
 evaluations are counted as full ones (an upper bound on their share). With --timings (a full_h200 timings.json)
 it also prints the rate each measured sweep implies.
 """
-import argparse, json
+import argparse, json, os
 from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -30,7 +30,7 @@ def main(a):
     probe = json.loads(Path(a.probe).read_text())
     ref = probe['archs']['wellfit']; rate_ref = ref['variants']['eager']['16384']['samples_per_s']
     timings = json.loads(Path(a.timings).read_text()) if a.timings else {}
-    methods = bench_methods(None); out = dict(probe=a.probe, probe_card=probe['card'], probe_date=probe['date'],
+    methods = bench_methods(None); out = dict(probe=os.path.relpath(a.probe), probe_card=probe['card'], probe_date=probe['date'],
                                               n=a.n, tune_n=a.tune_n, steps=a.steps, testbeds={})
     total = 0.
     for name in a.testbeds:
