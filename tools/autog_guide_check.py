@@ -7,7 +7,7 @@ model of the same data, objective and noise schedule (2.7 M parameters; alone at
 the two as guides, plus constant CFG, on the same noise: n samples, DDIM 25 steps, the cnn / ae / pca spaces against
 the whole test split. An observation for the next GPU sweep, not a verdict (one seed, small n, one testbed).
 
-    OMP_NUM_THREADS=2 .venv/bin/python tools/autog_guide_check.py [--n 300] [--out runs/autog_guide.json]   # ~15 min
+    OMP_NUM_THREADS=2 .venv/bin/python tools/autog_guide_check.py [--n 300] [--out runs/autog_guide.json]   # ~23 min
 """
 import argparse, json, time
 import torch
