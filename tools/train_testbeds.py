@@ -30,7 +30,7 @@ import cfg_guidance
 from cfg_guidance.core import to_u8
 from cfg_guidance.testbed import (load_fashion_mnist, to_pm1, testbed_unet, testbed_scheduler, flow_scheduler, train_testbed,
                                   save_testbed, load_testbed, testbed_model, cfg_sample, testbed_path)
-from cfg_guidance.metrics import (train_judge, class_accuracy, train_ae, fit_pca, save_judge, load_judge, default_judge_path, reference, score,
+from cfg_guidance.metrics import (train_judge, class_accuracy, train_ae, fit_pca, save_judge, load_judge, reference, score,
                                   balanced_idx, saturation, JUDGES, judge_dir)
 
 # The recipes. Sizes keep each testbed folder (model + weak model, fp16) under 20 MiB.
@@ -171,7 +171,8 @@ def load_data(a):
 def card(a, name, out, dev, log):
     "Score the testbed at every CFG scale (and AutoGuidance) in every space; write quality.json and samples.png."
     t_card = time.time(); folder = out/name
-    if 'A' in a.groups.split(','):   # group A trains the judges and the weak models in this run: wait for them
+    own = 'A' in a.groups.split(',')  # group A trains the ae/pca judges and the weak models in this run
+    if own:                           # wait for them
         wait_for([out/'judges'/'done'], a.wait_seconds, log)
         wait_for([folder/'weak'/'config.json'], a.wait_seconds, log)
     elif not (folder/'weak'/'config.json').exists() and (testbed_path(name)/'weak'/'config.json').exists():
@@ -179,11 +180,10 @@ def card(a, name, out, dev, log):
         log(f'card {name}: weak model and judges are the shipped ones (group A not run)')
     if (folder/'config.json').exists(): tb = load_testbed(folder, device=dev)           # trained in this run
     else: tb = load_testbed(name, device=dev, weak=folder/'weak' if (folder/'weak'/'config.json').exists() else False)
-    cnn = out/'judges'/JUDGES['cnn']
-    judges = {'cnn': load_judge(cnn if cnn.exists() else default_judge_path(), dev)}
-    for s in ('ae', 'pca'):
+    judges = {}
+    for s in ('cnn', 'ae', 'pca'):  # this run's judge if it trained one, else the shipped one (the cnn always)
         fn = out/'judges'/JUDGES[s]
-        if fn.exists() or 'A' not in a.groups.split(','): judges[s] = load_judge(fn if fn.exists() else judge_dir()/JUDGES[s], dev)
+        if fn.exists() or s == 'cnn' or not own: judges[s] = load_judge(fn if fn.exists() else judge_dir()/JUDGES[s], dev)
     log(f'card {name}: {tb}, spaces {list(judges)}')
     prev = json.loads((folder/'quality.json').read_text()) if (folder/'quality.json').exists() else {}
     if name == 'underfit' and 'train' not in prev:   # the shipped model's training record, from its first card
