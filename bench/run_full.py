@@ -2,7 +2,8 @@
 
 Run on the device machine from the repo root (carry .whl and .carry, see CONTRIBUTING.md):
     python3 bench/run_full.py --out $OUT [--testbeds underfit wellfit flow] [--n 500] [--tune-n 200] [--budget 540]
-    python3 bench/run_full.py --out $OUT --jobs 3 --compile --n 300 --tune-n 120 --seeds 3 4 5 --deadline 540
+    python3 bench/run_full.py --out $OUT --jobs 3 --compile --n 300 --tune-n 120 --seeds 3 4 5 --deadline 535
+    python3 bench/run_full.py --out $OUT --jobs 3 --n 300 --seeds 3 4 5 --tuning-from DIR   # fresh seeds, DIR's tuning
 CPU dry run of the plumbing (minutes):
     python3 bench/run_full.py --out /tmp/dry --device cpu --testbeds flow --methods cfg autoguidance mambo --n 10 --tune-n 10 --steps 2 --n-ref 500
 
@@ -33,7 +34,7 @@ def pack(d:Path, fn:Path, tb:str):
 
 def header(a, card, torch_version)->dict:
     return dict(card=card, date=datetime.now(timezone.utc).isoformat(timespec='seconds'), n=a.n, tune_n=a.tune_n,
-                steps=a.steps, seeds=a.seeds, torch=torch_version, compile=a.compile, jobs=a.jobs, testbeds={}, not_run=[],
+                steps=a.steps, seeds=a.seeds, tuning_from=a.tuning_from, torch=torch_version, compile=a.compile, jobs=a.jobs, testbeds={}, not_run=[],
                 command='python3 bench/run_full.py ' + ' '.join(sys.argv[1:]))
 
 def sequential(a, out:Path, work:Path):
@@ -58,7 +59,8 @@ def sequential(a, out:Path, work:Path):
         if time.time() - t_all > a.budget: tim['not_run'].append(tb); continue
         d, t0 = work/tb, time.time()
         run_bench(out=d, testbed=tb, n=a.n, tune_n=a.tune_n, steps=a.steps, device=a.device, progress=False, seeds=a.seeds,
-                  max_batch=a.max_batch, methods=a.methods, n_ref=a.n_ref, compile=a.compile)
+                  max_batch=a.max_batch, methods=a.methods, n_ref=a.n_ref, compile=a.compile,
+                  tuned=Path(a.tuning_from)/tb/'tuning.json' if a.tuning_from else None)
         t1 = time.time()
         tim['testbeds'][tb] = dict(sweep_s=round(t1 - t0, 1))
         # the independent re-scoring runs in its own process; with --overlap it runs beside the next testbed's sweep
@@ -83,6 +85,7 @@ def concurrent(a, out:Path, work:Path):
                 '--max-batch', str(a.max_batch), '--device', a.device, '--no-overlap']
         if a.methods: args += ['--methods', *a.methods]
         if a.n_ref: args += ['--n-ref', str(a.n_ref)]
+        if a.tuning_from: args += ['--tuning-from', a.tuning_from]
         return args + (['--compile'] if a.compile else [])
     while queue or running:
         while queue and len(running) < a.jobs:
@@ -132,6 +135,7 @@ if __name__ == '__main__':
                     help="re-score a testbed while the next one's sweep runs (--no-overlap: one after the other)")
     ap.add_argument('--compile', action='store_true', help='torch.compile the testbed UNets (dynamic batch, channels-last)')
     ap.add_argument('--budget', type=float, default=540, help='one after another: start no new testbed after this many seconds')
+    ap.add_argument('--tuning-from', default=None, help="a folder of earlier results (<testbed>/tuning.json): reuse their tuning, don't tune")
     ap.add_argument('--jobs', type=int, default=1, help='testbeds run at once, each in its own process')
     ap.add_argument('--deadline', type=float, default=560, help='with --jobs > 1: stop what still runs after this many seconds')
     main(ap.parse_args())

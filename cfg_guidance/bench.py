@@ -156,6 +156,19 @@ def _tune(out:Path, cfg:dict, st, env:dict, max_batch:int, progress:bool)->dict:
     st.wait_for_everyone()
     return {m: c['setting'] for m, c in json.loads(fn.read_text())['choice'].items()}
 
+def _read_tuning(cfg:dict, tuned)->dict:
+    "An earlier sweep's tuning.json, checked against this sweep's methods and seeds (before any folder is written)."
+    try: tj = json.loads(Path(tuned).read_text())
+    except (OSError, ValueError) as e: raise ValueError(f"cannot read the tuning file {tuned}: {e}") from None
+    if not isinstance(tj, dict) or not isinstance(tj.get('choice'), dict): raise ValueError(f"{tuned} is not a tuning.json (no 'choice')")
+    if tj.get('seed') in cfg['seeds']:
+        raise ValueError(f"{tuned} was tuned on seed {tj.get('seed')}, an evaluation seed here: never tune on evaluation seeds")
+    missing = [m for m in cfg['methods'] if m not in tj['choice']]
+    if missing: raise ValueError(f"{tuned} has no choice for {', '.join(missing)}")
+    bad = [m for m in cfg['methods'] if tj['choice'][m].get('setting') not in GUIDANCE[m].tune]
+    if bad: raise ValueError(f"{tuned} chose a setting that is not in the registry entry of {', '.join(bad)}")
+    return {**tj, 'from': str(Path(tuned).resolve())}
+
 # %% ../nbs/07c_bench.ipynb #af759407
 def _env(cfg:dict, device, compile=False)->dict:
     "Load the testbed, the sampler and the judges once per process (errors here leave no folder behind)."
@@ -189,10 +202,12 @@ def run_bench(out='bench_out', # the results folder
               tune_n:int|None=None, # samples per tuning run (default: n)
               progress:bool=True, # show a progress bar
               compile:bool|str=False, # `torch.compile` the testbed UNet (dynamic batch; channels-last on a GPU); a string names the backend
+              tuned=None, # an earlier sweep's tuning.json (same testbed): use its choices instead of tuning again
              )->Path:
     "Tune, sweep and score; write results.csv, samples/, tuning.json, floor.json, timings.json, front.png, samples.png."
     from accelerate import PartialState
     cfg = bench_config(quick, methods, seeds, n, steps, scheduler, testbed, model, judges, n_ref, tune, tune_seed, tune_n)
+    reuse = None if tuned is None else _read_tuning(cfg, tuned)
     if not isinstance(compile, (bool, str)) or compile == '':
         raise TypeError(f"compile must be True/False or a torch.compile backend name, got {compile!r}")
     if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
@@ -215,7 +230,10 @@ def run_bench(out='bench_out', # the results folder
             if bad: print(f"{out/'results.csv'}: {bad} damaged line(s) dropped; their runs are re-scored from their samples files")
         st.wait_for_everyone()
         t0 = time.perf_counter()
-        settings = _tune(out, cfg, st, env, max_batch, progress) if cfg['tune'] else None
+        if reuse is None: settings = _tune(out, cfg, st, env, max_batch, progress) if cfg['tune'] else None
+        else:  # the earlier choices, recorded with where they came from
+            if st.is_main_process: atomic_write(out/'tuning.json', json.dumps(reuse, indent=1).encode())
+            settings = {m: reuse['choice'][m]['setting'] for m in cfg['methods']}
         runs = plan(cfg['methods'], cfg['seeds'], cfg['quick'], settings)
         t1 = time.perf_counter()
         _sweep(out, runs, cfg['n'], cfg, st, env, max_batch, progress, 'bench')
