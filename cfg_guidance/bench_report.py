@@ -13,8 +13,9 @@ from .transforms import GUIDANCE
 from .bench_store import read_csv, load_samples
 
 # %% auto #0
-__all__ = ['TARGETS', 'summarise', 'plot_front', 'plot_samples', 'fd_at_accuracy', 'best_setting', 'spearman', 'agreement',
-           'verdict', 'verdict_table', 'verdict_markdown', 'load_results', 'claims']
+__all__ = ['BEST', 'TARGETS', 'summarise', 'plot_front', 'plot_samples', 'fd_at_accuracy', 'best_fd', 'fd_at', 'best_setting',
+           'spearman', 'agreement', 'verdict', 'verdict_table', 'verdict_markdown', 'replicated', 'cell_agreement',
+           'load_results', 'claims']
 
 # %% ../nbs/07b_bench_report.ipynb #55dab3d4
 def summarise(rows:list, # rows of results.csv
@@ -105,6 +106,26 @@ def fd_at_accuracy(rows:list, # rows of results.csv
         out[s] = v
     return out
 
+# %% ../nbs/07b_bench_report.ipynb #687b7b86
+BEST = 'best'  # the target that means "at the FD-optimal strength" instead of a matched accuracy
+
+def best_fd(rows:list, # rows of results.csv
+            method:str, # the method
+            key:str='fd_cnn', # the distance to read (fd_<space> or kid_<space>)
+           )->dict:
+    "seed -> the lowest finite `key` over `method`'s strengths (NaN if none is finite)."
+    out = {}
+    for r in rows:
+        if r['method'] != method or r.get('status', 'ok') != 'ok': continue
+        v = r.get(key, math.nan)
+        best = out.get(r['seed'], math.nan)
+        out[r['seed']] = v if math.isnan(best) or (math.isfinite(v) and v < best) else best
+    return dict(sorted(out.items()))
+
+def fd_at(rows:list, method:str, target, key:str='fd_cnn')->dict:
+    "seed -> `key` at matched accuracy `target`, or at the FD-optimal strength when `target` is `BEST`."
+    return best_fd(rows, method, key) if target == BEST else fd_at_accuracy(rows, method, target, key)
+
 # %% ../nbs/07b_bench_report.ipynb #cfcf454d
 TARGETS = (0.90, 0.95, 0.98)  # the matched accuracies of the verdict
 
@@ -150,16 +171,16 @@ def agreement(rows:list, # rows of results.csv (any testbeds)
 # %% ../nbs/07b_bench_report.ipynb #1202a39f
 def verdict(rows:list, # evaluation rows of one testbed
             space:str='cnn', # the feature space
-            targets=TARGETS, # matched accuracies
+            targets=TARGETS, # matched accuracies (`BEST`: the FD-optimal strength)
             base:str='cfg', # the method compared against
            )->list:
     "Rows of (method, target, verdict, mean difference, min difference, max difference) against `base`."
     key, out = f'fd_{space}', []
-    ref = {a: fd_at_accuracy(rows, base, a, key) for a in targets}
+    ref = {a: fd_at(rows, base, a, key) for a in targets}
     for m in dict.fromkeys(r['method'] for r in rows):
         if m == base: continue
         for a in targets:
-            mine = fd_at_accuracy(rows, m, a, key)
+            mine = fd_at(rows, m, a, key)
             d = [mine[s] - ref[a][s] for s in mine if s in ref[a]]
             if not d or any(math.isnan(v) for v in d): out.append((m, a, 'n/a', math.nan, math.nan, math.nan)); continue
             v = 'better' if all(x < 0 for x in d) else 'worse' if all(x > 0 for x in d) else 'mixed'
@@ -184,13 +205,36 @@ def verdict_table(results:dict, # testbed -> evaluation rows
 def verdict_markdown(table:list, # from `verdict_table`
                      spaces=('cnn', 'ae', 'pca'), targets=TARGETS)->str:
     "The verdict table as markdown: one row per method and testbed, one column per space and target."
-    hdr = ['method', 'testbed', 'overall'] + [f'{s} @{a:g}' for s in spaces for a in targets]
+    hdr = ['method', 'testbed', 'overall'] + [f'{s} {a}' if a == BEST else f'{s} @{a:g}' for s in spaces for a in targets]
     lines = ['| ' + ' | '.join(hdr) + ' |', '|' + '---|' * len(hdr)]
     fmt = lambda c: c[0] if c[0] == 'n/a' else f'{c[0]} {c[1]:+.2g} [{c[2]:+.2g}, {c[3]:+.2g}]'
     for r in table:
         lines.append('| ' + ' | '.join([r['method'], r['testbed'], f"**{r['overall']}**"] +
                                        [fmt(r['cells'][(s, a)]) for s in spaces for a in targets]) + ' |')
     return '\n'.join(lines)
+
+# %% ../nbs/07b_bench_report.ipynb #9f2ca22c
+def replicated(*tables)->list:
+    "One verdict table from several runs' tables: a call stands only where every run makes it; `runs` lists each run's."
+    keyed = [{(r['method'], r['testbed']): r for r in t} for t in tables]
+    out = []
+    for k, r in keyed[0].items():
+        calls = [kt[k]['overall'] if k in kt else 'n/a' for kt in keyed]
+        overall = calls[0] if len(set(calls)) == 1 else 'mixed'
+        out.append({**r, 'overall': overall, 'runs': calls})
+    return out
+
+def cell_agreement(a:list, b:list)->dict:
+    "How far two runs' verdict tables agree, cell by cell: counts, and the better<->worse flips."
+    kb = {(r['method'], r['testbed']): r for r in b}
+    same = n = 0; flips = []
+    for r in a:
+        o = kb.get((r['method'], r['testbed']))
+        if o is None: continue
+        for c, v in r['cells'].items():
+            w = o['cells'].get(c, ('n/a',))[0]; n += 1; same += v[0] == w
+            if {v[0], w} == {'better', 'worse'}: flips.append((r['method'], r['testbed'], c, v[0], w))
+    return dict(cells=n, same=same, flips=flips)
 
 # %% ../nbs/07b_bench_report.ipynb #b648ffd7
 def load_results(root, # a folder holding one results folder per testbed
@@ -210,7 +254,7 @@ def load_results(root, # a folder holding one results folder per testbed
         out[tb] = rows
     return out
 
-def claims(table:list, # from `verdict_table`
+def claims(table:list, # from `verdict_table` or `replicated`
           )->dict:
     "method -> {'better': [testbeds], 'worse': [testbeds], 'mixed': [testbeds]} from the overall verdicts."
     out = {}
