@@ -152,7 +152,7 @@ def _tune(out:Path, cfg:dict, st, env:dict, max_batch:int, progress:bool)->dict:
             mine = [r for r in rows.values() if r['method'] == m and r['tag'] and r['seed'] == cfg['tune_seed']]
             k, obj = best_setting(mine)
             choice[m] = dict(setting=tune[k], index=k, objective={str(i): v for i, v in obj.items()})
-        atomic_write(fn, json.dumps(dict(seed=cfg['tune_seed'], targets=[0.9, 0.95, 0.98], choice=choice), indent=1).encode())
+        atomic_write(fn, json.dumps(dict(seed=cfg['tune_seed'], n=cfg['tune_n'], targets=[0.9, 0.95, 0.98], choice=choice), indent=1).encode())
     st.wait_for_everyone()
     return {m: c['setting'] for m, c in json.loads(fn.read_text())['choice'].items()}
 
@@ -208,6 +208,8 @@ def run_bench(out='bench_out', # the results folder
     from accelerate import PartialState
     cfg = bench_config(quick, methods, seeds, n, steps, scheduler, testbed, model, judges, n_ref, tune, tune_seed, tune_n)
     reuse = None if tuned is None else _read_tuning(cfg, tuned)
+    if reuse is not None:  # the config records the tuning that was used: its seed and samples per run
+        cfg.update(tune=True, tune_seed=reuse.get('seed', cfg['tune_seed']), tune_n=reuse.get('n', cfg['tune_n']))
     if not isinstance(compile, (bool, str)) or compile == '':
         raise TypeError(f"compile must be True/False or a torch.compile backend name, got {compile!r}")
     if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):

@@ -226,6 +226,7 @@ def _parser():
     b.add_argument('--judges', '--judge', dest='judges', default=None, help='a folder of judge files (default: the shipped ones)')
     b.add_argument('--max-batch', type=_arg_int(1), default=None, help='rows per model call (samples do not depend on it)')
     b.add_argument('--compile', action='store_true', help='torch.compile the testbed UNet (a GPU speed lever; the first batch compiles)')
+    b.add_argument('--tuned', default=None, help="an earlier sweep's tuning.json: evaluate its choices (e.g. on fresh --seeds), no tuning")
     b.add_argument('--n-ref', type=_arg_int(1, N_RANGE[1], ', and >= --n'), default=None,
                    help='real test images for the reference statistics, n..10000 (default: all 10,000)')
     return p
@@ -236,7 +237,8 @@ def _bench(a)->Path:
     n = a.n if a.n is not None else (100 if a.quick else 1000)
     if a.n_ref is not None and a.n_ref < n: raise UsageError(f"--n-ref must be >= --n ({n}), got {a.n_ref}")
     kw = dict(out=a.out, quick=a.quick, methods=a.methods, seeds=a.seeds, device=a.device, n=a.n, steps=a.steps,
-              scheduler=a.scheduler, model=a.model, judges=a.judges, max_batch=a.max_batch, n_ref=a.n_ref, compile=a.compile)
+              scheduler=a.scheduler, model=a.model, judges=a.judges, max_batch=a.max_batch, n_ref=a.n_ref, compile=a.compile,
+              tuned=a.tuned)
     if a.testbed is not None: kw['testbed'] = a.testbed
     return run_bench(**kw)
 
