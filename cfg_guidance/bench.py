@@ -165,7 +165,7 @@ def _read_tuning(cfg:dict, tuned)->dict:
         raise ValueError(f"{tuned} was tuned on seed {tj.get('seed')}, an evaluation seed here: never tune on evaluation seeds")
     missing = [m for m in cfg['methods'] if m not in tj['choice']]
     if missing: raise ValueError(f"{tuned} has no choice for {', '.join(missing)}")
-    bad = [m for m in cfg['methods'] if tj['choice'][m].get('setting') not in GUIDANCE[m].tune]
+    bad = [m for m in cfg['methods'] if not isinstance(tj['choice'][m], dict) or tj['choice'][m].get('setting') not in GUIDANCE[m].tune]
     if bad: raise ValueError(f"{tuned} chose a setting that is not in the registry entry of {', '.join(bad)}")
     return {**tj, 'from': str(Path(tuned).resolve())}
 
