@@ -209,7 +209,7 @@ def run_bench(out='bench_out', # the results folder
     cfg = bench_config(quick, methods, seeds, n, steps, scheduler, testbed, model, judges, n_ref, tune, tune_seed, tune_n)
     reuse = None if tuned is None else _read_tuning(cfg, tuned)
     if reuse is not None:  # the config records the tuning that was used: its seed and samples per run
-        cfg.update(tune=True, tune_seed=reuse.get('seed', cfg['tune_seed']), tune_n=reuse.get('n', cfg['tune_n']))
+        cfg.update(tune_seed=reuse.get('seed', cfg['tune_seed']), tune_n=reuse.get('n', cfg['tune_n']))
     if not isinstance(compile, (bool, str)) or compile == '':
         raise TypeError(f"compile must be True/False or a torch.compile backend name, got {compile!r}")
     if max_batch is not None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):

@@ -114,13 +114,10 @@ def best_fd(rows:list, # rows of results.csv
             key:str='fd_cnn', # the distance to read (fd_<space> or kid_<space>)
            )->dict:
     "seed -> the lowest finite `key` over `method`'s strengths (NaN if none is finite)."
-    out = {}
+    vals = {}
     for r in rows:
-        if r['method'] != method or r.get('status', 'ok') != 'ok': continue
-        v = r.get(key, math.nan)
-        best = out.get(r['seed'], math.nan)
-        out[r['seed']] = v if math.isnan(best) or (math.isfinite(v) and v < best) else best
-    return dict(sorted(out.items()))
+        if r['method'] == method and r.get('status', 'ok') == 'ok': vals.setdefault(r['seed'], []).append(r.get(key, math.nan))
+    return {s: min((v for v in vs if math.isfinite(v)), default=math.nan) for s, vs in sorted(vals.items())}
 
 def fd_at(rows:list, method:str, target, key:str='fd_cnn')->dict:
     "seed -> `key` at matched accuracy `target`, or at the FD-optimal strength when `target` is `BEST`."
