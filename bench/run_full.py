@@ -34,12 +34,14 @@ def pack(d:Path, fn:Path, tb:str):
 
 def header(a, card, torch_version)->dict:
     return dict(card=card, date=datetime.now(timezone.utc).isoformat(timespec='seconds'), n=a.n, tune_n=a.tune_n,
-                steps=a.steps, seeds=a.seeds, tuning_from=a.tuning_from, torch=torch_version, compile=a.compile, jobs=a.jobs, testbeds={}, not_run=[],
+                steps=a.steps, seeds=a.seeds, tune_seed=a.tune_seed, tuning_from=a.tuning_from, torch=torch_version, compile=a.compile, jobs=a.jobs, testbeds={}, not_run=[],
                 command='python3 bench/run_full.py ' + ' '.join(sys.argv[1:]))
 
 def sequential(a, out:Path, work:Path):
     import torch
-    torch.backends.cudnn.benchmark = False  # batch shapes vary with the rows that need u: autotuning each would cost more
+    # eager, batch shapes vary with the rows that need u (autotuning each would cost more); compiled, every call is one
+    # static chunk, so cuDNN's algorithm search runs once
+    torch.backends.cudnn.benchmark = bool(a.compile)
     torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     from cfg_guidance.bench import run_bench
     card = torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'
@@ -59,7 +61,7 @@ def sequential(a, out:Path, work:Path):
         if time.time() - t_all > a.budget: tim['not_run'].append(tb); continue
         d, t0 = work/tb, time.time()
         run_bench(out=d, testbed=tb, n=a.n, tune_n=a.tune_n, steps=a.steps, device=a.device, progress=False, seeds=a.seeds,
-                  max_batch=a.max_batch, methods=a.methods, n_ref=a.n_ref, compile=a.compile,
+                  max_batch=a.max_batch, methods=a.methods, n_ref=a.n_ref, compile=a.compile, tune_seed=a.tune_seed,
                   tuned=Path(a.tuning_from)/tb/'tuning.json' if a.tuning_from else None)
         t1 = time.time()
         tim['testbeds'][tb] = dict(sweep_s=round(t1 - t0, 1))
@@ -81,7 +83,7 @@ def concurrent(a, out:Path, work:Path):
     tim, t_all, queue, running = header(a, card, torch.__version__), time.time(), list(a.testbeds), {}
     def child_args(tb):  # the parent's settings, one testbed, one process
         args = ['--testbeds', tb, '--out', str(work/f'_out_{tb}'), '--work', str(work), '--jobs', '1', '--budget', '1e9',
-                '--n', str(a.n), '--tune-n', str(a.tune_n), '--steps', str(a.steps), '--seeds', *map(str, a.seeds),
+                '--n', str(a.n), '--tune-n', str(a.tune_n), '--steps', str(a.steps), '--seeds', *map(str, a.seeds), '--tune-seed', str(a.tune_seed),
                 '--max-batch', str(a.max_batch), '--device', a.device, '--no-overlap']
         if a.methods: args += ['--methods', *a.methods]
         if a.n_ref: args += ['--n-ref', str(a.n_ref)]
@@ -126,14 +128,15 @@ if __name__ == '__main__':
     ap.add_argument('--n', type=int, default=500)
     ap.add_argument('--tune-n', type=int, default=200)
     ap.add_argument('--steps', type=int, default=25)
-    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='evaluation seeds (the tuning seed is 100)')
+    ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2], help='evaluation seeds')
+    ap.add_argument('--tune-seed', type=int, default=100, help='the tuning seed (never an evaluation seed)')
     ap.add_argument('--max-batch', type=int, default=8192)
     ap.add_argument('--device', default='cuda')
     ap.add_argument('--methods', nargs='+', default=None, help='a subset of the registry (default: every method; for dry runs)')
     ap.add_argument('--n-ref', type=int, default=None, help='real test images for FD/KID (default: all 10,000)')
     ap.add_argument('--overlap', action=argparse.BooleanOptionalAction, default=True,
                     help="re-score a testbed while the next one's sweep runs (--no-overlap: one after the other)")
-    ap.add_argument('--compile', action='store_true', help='torch.compile the testbed UNets (dynamic batch, channels-last)')
+    ap.add_argument('--compile', action='store_true', help='torch.compile the testbed UNets (one static chunk of 2048 rows, channels-last)')
     ap.add_argument('--budget', type=float, default=540, help='one after another: start no new testbed after this many seconds')
     ap.add_argument('--tuning-from', default=None, help="a folder of earlier results (<testbed>/tuning.json): reuse their tuning, don't tune")
     ap.add_argument('--jobs', type=int, default=1, help='testbeds run at once, each in its own process')

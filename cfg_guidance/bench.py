@@ -22,7 +22,7 @@ from .bench_store import (save_samples, load_samples, write_csv, read_csv, rows_
 from .bench_report import best_setting, plot_front, plot_samples
 
 # %% auto #0
-__all__ = ['bench_config', 'sampler_for', 'balance', 'run_bench', 'floor_scores']
+__all__ = ['COMPILE_CHUNK', 'bench_config', 'sampler_for', 'balance', 'run_bench', 'floor_scores']
 
 # %% ../nbs/07c_bench.ipynb #ecfb4ff5
 def bench_config(quick:bool=False, methods=None, seeds=None, n=None, steps=None, scheduler=None, testbed='underfit',
@@ -170,17 +170,19 @@ def _read_tuning(cfg:dict, tuned)->dict:
     return {**tj, 'from': str(Path(tuned).resolve())}
 
 # %% ../nbs/07c_bench.ipynb #af759407
-def _env(cfg:dict, device, compile=False)->dict:
+COMPILE_CHUNK = 2048  # rows per call of a compiled testbed UNet (bench/probe_testbed_speed.py measured the sizes)
+
+def _env(cfg:dict, device, compile=False, chunk:int=COMPILE_CHUNK)->dict:
     "Load the testbed, the sampler and the judges once per process (errors here leave no folder behind)."
     half = torch.float16 if torch.device(device).type == 'cuda' else torch.float32  # fp16 weights on a GPU; rules stay fp32
     tb = load_testbed(cfg['model'] if cfg['model'] != 'shipped' else cfg['testbed'], device=device, dtype=half)
     judges = load_judges(device=device, path=None if cfg['judges'] == 'shipped' else cfg['judges'])
     shape = (tb.unet.config.in_channels,) + (tb.unet.config.sample_size,) * 2
     unet = tb.unet
-    if compile:  # one graph for every batch size (the rows that need u vary per step); channels-last suits cuDNN
-        if torch.device(device).type == 'cuda': unet = unet.to(memory_format=torch.channels_last)
-        unet = torch.compile(unet, dynamic=True, backend='inductor' if compile is True else compile)
-    return dict(testbed=tb, model=testbed_model(unet), weak=testbed_model(tb.weak) if tb.weak is not None else None,
+    if compile:  # one static graph: the rows that need u vary per step, so every call is cut into chunks of one size
+        if torch.device(device).type == 'cuda': unet = unet.to(memory_format=torch.channels_last)  # suits cuDNN
+        unet = torch.compile(unet, dynamic=False, backend='inductor' if compile is True else compile)
+    return dict(testbed=tb, model=testbed_model(unet, chunk=chunk if compile else None), weak=testbed_model(tb.weak) if tb.weak is not None else None,
                 sampler=sampler_for(tb, cfg['scheduler']), judges=judges, ref=reference(judges, cfg['n'], cfg['n_ref']),
                 shape=shape, device=device)
 
@@ -201,7 +203,7 @@ def run_bench(out='bench_out', # the results folder
               tune_seed:int=100, # the tuning seed: never one of `seeds`
               tune_n:int|None=None, # samples per tuning run (default: n)
               progress:bool=True, # show a progress bar
-              compile:bool|str=False, # `torch.compile` the testbed UNet (dynamic batch; channels-last on a GPU); a string names the backend
+              compile:bool|str=False, # `torch.compile` the testbed UNet (one static batch of min(2048, max_batch) rows, calls cut to it; channels-last on a GPU); a string names the backend
               tuned=None, # an earlier sweep's tuning.json (same testbed): use its choices instead of tuning again
              )->Path:
     "Tune, sweep and score; write results.csv, samples/, tuning.json, floor.json, timings.json, front.png, samples.png."
@@ -220,7 +222,7 @@ def run_bench(out='bench_out', # the results folder
     dev = st.device if st.num_processes > 1 else default_device(device)
     max_batch = int(max_batch or (4096 if dev.type == 'cuda' else 64))  # small CPU batches: fewer page faults
     t0 = time.perf_counter()
-    env = _env(cfg, dev, compile)
+    env = _env(cfg, dev, compile, min(COMPILE_CHUNK, max_batch))
     times = dict(load_and_reference=time.perf_counter() - t0)
     cfg['sampler'] = type(env['sampler']).__name__
     cfg['scheduler'] = cfg['scheduler'] or ('flow-euler' if env['testbed'].pred == 'flow' else 'ddim')  # the default, named

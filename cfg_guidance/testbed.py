@@ -97,15 +97,28 @@ def testbed_pred(sched # a diffusers scheduler (a model's training scheduler)
     return pred_type_of(sched)
 
 # %% ../nbs/05_testbed.ipynb #62728d35
-def testbed_model(unet # a class-conditional `UNet2DModel` (from `testbed_unet` or `load_testbed`)
+def testbed_model(unet, # a class-conditional `UNet2DModel` (from `testbed_unet` or `load_testbed`)
+                  chunk:int|None=None, # run the UNet on batches of exactly this many rows (the last one padded); None: as given
                  ):
     "Wrap `unet` as the loop's `model(x, t, cond) -> pred` (raw output), `cond` a LongTensor of labels (`NULL_CLASS` = none)."
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise ValueError(f"chunk must be an integer >= 1 or None, got {chunk!r}")
+    def fwd(x, t, c):
+        if chunk is None: return unet(x, t, class_labels=c).sample
+        outs = []
+        for i in range(0, len(x), chunk):  # every row is computed on its own, so padding rows change nothing
+            xs, ts, cs = x[i:i + chunk], t[i:i + chunk], c[i:i + chunk]
+            k = len(xs)
+            if k < chunk:
+                pad = chunk - k
+                xs, ts, cs = torch.cat([xs, xs.new_zeros(pad, *xs.shape[1:])]), torch.cat([ts, ts[:1].expand(pad)]), torch.cat([cs, cs[:1].expand(pad)])
+            outs.append(unet(xs, ts, class_labels=cs).sample[:k])
+        return torch.cat(outs)
     def model(x, t, cond):
         p = next(unet.parameters())
         t = torch.as_tensor(t, device=x.device)
         t = t.expand(len(x)) if t.ndim == 0 else t
-        eps = unet(x.to(p.dtype), t.to(x.device), class_labels=cond.to(x.device).long()).sample
-        return eps.to(x.dtype)
+        return fwd(x.to(p.dtype), t.to(x.device), cond.to(x.device).long()).to(x.dtype)
     return model
 
 # %% ../nbs/05_testbed.ipynb #ba31f555
