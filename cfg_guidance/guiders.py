@@ -102,14 +102,13 @@ class CFGZeroStar(Guidance):
 
 # %% ../nbs/02a_guiders.ipynb #a7990672
 def _quantile(f:torch.Tensor, q:float)->torch.Tensor:
-    "Quantile `q` along the last dim, keepdim, linear interpolation as torch.quantile, any size (no sort: `topk`)."
+    "Quantile `q` along the last dim, keepdim, linear interpolation as torch.quantile, any size (a sort; max/min at q = 1/0)."
     if not 0 <= q <= 1: raise ValueError(f"quantile q must be in [0, 1], got {q}")
+    if q == 1: return f.amax(-1, keepdim=True)
+    if q == 0: return f.amin(-1, keepdim=True)
     n = f.shape[-1]; pos = q * (n - 1); lo = math.floor(pos); hi = min(lo + 1, n - 1)
-    if n - lo <= hi + 1:  # nearer the top: the n - lo largest, descending; s[lo] is the last, s[hi] the one before
-        t = f.topk(n - lo, -1).values; a, b = t[..., -1:], t[..., n-1-hi:n-hi]
-    else:                 # nearer the bottom: the hi + 1 smallest, ascending
-        t = f.topk(hi + 1, -1, largest=False).values; a, b = t[..., lo:lo+1], t[..., hi:hi+1]
-    return torch.lerp(a, b, pos - lo)
+    s = f.sort(-1).values
+    return torch.lerp(s[..., lo:lo+1], s[..., hi:hi+1], pos - lo)
 
 def bquantile(x:torch.Tensor, # a batch (B, ...)
               q:float, # the quantile, in [0, 1]
