@@ -17,7 +17,9 @@ runs short, and a failure in one is recorded as a skip row with its one-line err
   graphs    mode='reduce-overhead' (CUDA graphs), ours and diffusers' pipeline;
   rules     what each rule costs inside the real b1 loop, over plain CFG, per step;
   loop      the loop's levers: share_first, host_schedule, fuse;
-  sweep     16 prompts x the ten experiments (160 rows) through max_rows='auto', against the batch-40 UNet rate;
+  sweep     16 prompts x the ten experiments (160 rows) in fixed chunks of 10 (UNet batch 20: the grid's static
+            compile reused, never a dynamic one; eager without it), against the UNet rate at that batch; then
+            max_rows='auto' with the eager UNet;
   profile   torch.profiler of 3 steps of the eager and the compiled grid: GPU busy fraction, kernel categories,
             host syncs and their Python callers;
   options   channels_last eager, cudnn.benchmark, timesteps on the CPU;  seed  the seed-style loop (slicing,
@@ -504,9 +506,9 @@ def targets(d):
             f"{100 * g['grid_sum_ms'] / d['unet_ms']['eager b20']:.2f} %")
     sw = d.get('sweep')
     if sw and sw.get('images_per_s'):
-        T['sweep of 160 rows: images/s vs the batch-40 UNet rate'] = (
+        T["sweep of 160 rows: images/s vs the UNet rate at the sweep's batch"] = (
             f"{sw['images_per_s']:.2f} img/s = {_f(sw.get('vs_unet_rate'), '.2f')} of {_f(sw.get('unet_rate'), '.2f')} img/s "
-            f"({sw.get('unet_rate_from')}); chunks of {sw.get('chunk_rows')} rows, peak {_f(sw.get('peak_gib'), '.1f') or 'n/a'} GiB")
+            f"({sw.get('unet_rate_from')}); {sw.get('unet')} UNet, chunks of {sw.get('chunk_rows')} rows, peak {_f(sw.get('peak_gib'), '.1f') or 'n/a'} GiB")
     if not gpu and eag:
         r1, d1 = rows.get('ours b1 (CFG 7.5)'), rows.get('diffusers pipeline b1')
         T['CPU tiny: ours vs diffusers (s/image ratio)'] = (f"b1 {r1['s_per_image'] / d1['s_per_image']:.2f}, grid vs b10 "
@@ -571,8 +573,10 @@ def markdown(d):
               + (f"**{sw['images_per_s']:.2f} images/s** ({sw['s']:.2f} s), chunks of {sw.get('chunk_rows')} rows "
                  f"(UNet batches seen: {sw.get('batches')}), peak {_f(sw.get('peak_gib'), '.1f') or 'n/a'} GiB. " if sw.get('images_per_s') else
                  f"not measured: {sw.get('skipped')}. ")
-              + (f"The batch-40 UNet rate ({sw['unet_rate_from']}) is {sw['unet_rate']:.2f} images/s; the sweep reaches "
-                 f"{_f(sw.get('vs_unet_rate'), '.2f')} of it." if sw.get('unet_rate') else '')]
+              + (f"The UNet rate at the sweep's batch ({sw['unet_rate_from']}) is {sw['unet_rate']:.2f} images/s; the sweep reaches "
+                 f"{_f(sw.get('vs_unet_rate'), '.2f')} of it." if sw.get('unet_rate') else '')
+              + (f" With max_rows='auto' and the eager UNet: {sw['auto_eager']['images_per_s']:.2f} images/s "
+                 f"({sw['auto_eager']['s']:.2f} s, chunks of {sw['auto_eager']['chunk_rows']} rows)." if (sw.get('auto_eager') or {}).get('images_per_s') else '')]
     if d.get('checks'):
         L += ['', '## Checks', '']
         L += [f"- **{k}**: " + ', '.join(f'{a}={b}' for a, b in v.items()) for k, v in d['checks'].items()]
@@ -988,40 +992,72 @@ def sec_loop(C):
                                  warm=C.steps if 'fuse' in kw else 2,  # the fused rules compile per run length: warm at full length
                                  loop_lever=lab, variant=v, base=base)
 
+class StaticBatch:
+    """A UNet compiled for one batch (dynamic=False) that only ever sees that batch: a call at any other batch runs the
+    eager module instead (counted in `eager_calls`), so whatever the loop does, it never starts a new compile."""
+    def __init__(self, fn, base, batch): self.fn, self.base, self.batch, self.eager_calls = fn, base, batch, Counter()
+    def __getattr__(self, k): return getattr(self.__dict__['base'], k)
+    def __call__(self, x, *a, **k):
+        if x.shape[0] == self.batch: return self.fn(x, *a, **k)
+        self.eager_calls[x.shape[0]] += 1
+        return self.base(x, *a, **k)
+
+SWEEP_CHUNK = 10  # rows per chunk: UNet batch 20, the shape the grid's static compile (comp's 'grid') already has
+
 def sec_sweep(C):
-    "16 prompts x the ten experiments through max_rows='auto' (or chunks of 20), against the batch-40 UNet rate."
-    P = SWEEP_PROMPTS; n = 10 * len(P)
+    """16 prompts x the ten experiments (160 rows) in fixed chunks of 10 rows (UNet batch 20), against the UNet rate at
+    that batch. Compiled only by reusing the grid's static-shape compile (`comp(C, 'default', ('grid',))`: batch 20, no
+    new shape), else eager; never a dynamic-shape compile (two GPU calls hung > 7 min in torch.compile(dynamic=True)).
+    Then, if the budget allows, max_rows='auto' with the eager UNet."""
+    from torch._dynamo.utils import counters
+    P, k = SWEEP_PROMPTS, SWEEP_CHUNK; n, kb = 10 * len(P), 2 * SWEEP_CHUNK
     prompts = [p for _ in range(10) for p in P]
     tfs = lambda s: [tf for tf in exps(s) for _ in P]  # rows of one rule contiguous: slices, no index tensors
-    u, lab = C.sd.unet, 'eager'
-    if C.do_compile and C.left() > 200:
-        # one graph with a dynamic batch: every chunk shape and the batch-40 rate share it (with dynamic=False each new
-        # shape compiled for ~55 s, and two device calls ran out of time inside this section)
-        need(C, 200, 60); tc = time.perf_counter()
-        u, lab = torch.compile(C.sd.unet, dynamic=True), 'compiled (dynamic batch)'
-        ours(with_unet(C.sd, u), exps(2), 2, C.size)
-        C.R.extra.setdefault('compile_s', {})['default dynamic (sweep)'] = time.perf_counter() - tc
-    else: log(f'sweep: eager UNet (compile off or {C.left():.0f} s of budget left)')
+    u, cu, lab, was_warm = C.sd.unet, None, 'eager', ('default', 'grid') in C.warm
+    if not C.do_compile: log('sweep: eager UNet (torch.compile off)')
+    elif ('default', 'grid') not in C.warm and C.left() < 80 + 150 + 30:  # the grid's compile, the sweep, the rate
+        log(f'sweep: eager UNet ({C.left():.0f} s of budget left: no room to compile the grid shape first)')
+    else:
+        try: cu = comp(C, 'default', ('grid',))
+        except Skip as e: log(f'sweep: eager UNet ({e})')
+        else: u, lab = StaticBatch(cu, C.sd.unet, kb), f"compiled (static batch {kb}, the grid's compile)"
     rec = Recorder(u, C.sd.unet); sdv = with_unet(C.sd, rec)
     if lib_has('max_rows'):
-        how = "generate(..., max_rows='auto')"
-        fn = lambda s: ours(sdv, tfs(s), s, C.size, prompts=prompts, max_rows='auto')
+        how = f'generate(..., max_rows={k})'
+        fn = lambda s: ours(sdv, tfs(s), s, C.size, prompts=prompts, max_rows=k)
     else:
-        how = f'generate on chunks of 20 rows (max_rows {NOT_IN})'
-        fn = lambda s: [ours(sdv, tfs(s)[i:i + 20], s, C.size, prompts=prompts[i:i + 20]) for i in range(0, n, 20)]
-    sw = C.R.extra['sweep'] = dict(rows=n, how=how, unet=lab)
-    name = f'sweep: {len(P)} prompts x 10 experiments ({n} rows)'
+        how = f'generate on chunks of {k} rows (max_rows {NOT_IN})'
+        fn = lambda s: [ours(sdv, tfs(s)[i:i + k], s, C.size, prompts=prompts[i:i + k]) for i in range(0, n, k)]
+    sw = C.R.extra['sweep'] = dict(rows=n, how=how, unet=lab, chunking=f'{n // k} fixed chunks of {k} rows (UNet batch {kb})')
+    if cu is not None:
+        sw['compile'] = ("torch.compile(unet, dynamic=False) at batch 20 (comp's 'grid' shape), " +
+                         ('already compiled by an earlier section' if was_warm else
+                          f"compiled here in {C.R.extra.get('compile_s', {}).get('default b20', 0):.0f} s"))
+    name, g0 = f'sweep: {len(P)} prompts x 10 experiments ({n} rows)', counters['stats']['unique_graphs']
     r = row(C, name, n, fn, f'{how}, {lab} UNet', reps=1, cost=(150, 10))
     if r and r.get('run') == C.R.meta['run_id']:
         sw.update(s=r['s'], images_per_s=n / r['s'], chunk_rows=max(rec.batches) // 2, batches=sorted(rec.batches), peak_gib=r['peak_gib'])
     else: sw['skipped'] = next((o.get('skipped') for o in C.R.rows if o['name'] == name), '?')
+    if cu is not None: sw['eager_calls'] = dict(u.eager_calls)  # batches the static compile did not cover: {} expected
     C.R.save()
-    ms = unet_ms(C, 'eager', C.sd.unet, 40, n=5); src = 'eager'
-    if lab != 'eager':
-        try: need(C, 30, 60); ms, src = unet_ms(C, 'compiled', u, 40, n=5), 'compiled (dynamic batch)'
-        except Skip as e: log(f'sweep: compiled b40 rate not measured ({e})')
-    sw.update(unet_rate=20 / (ms * C.steps / 1e3), unet_rate_from=f'{src} batch-40 forward {ms:.1f} ms x {C.steps} steps = 20 images')
+    src = 'eager'
+    ms = per_call_ms(fwd(C, C.sd.unet, kb), C.dev, n=5)
+    if cu is not None:
+        try: need(C, 20, 30); ms, src = per_call_ms(fwd(C, cu, kb), C.dev, n=5), 'compiled'
+        except Skip as e: log(f'sweep: compiled batch-{kb} rate not measured ({e})')
+    sw.update(unet_rate=k / (ms * C.steps / 1e3), unet_rate_from=f'{src} batch-{kb} forward {ms:.1f} ms x {C.steps} steps = {k} images')
     if sw.get('images_per_s'): sw['vs_unet_rate'] = sw['images_per_s'] / sw['unet_rate']
+    if cu is not None: sw['new_graphs'] = counters['stats']['unique_graphs'] - g0  # 0: nothing compiled in this section
+    C.R.save()
+    # the same rows, chunked by max_rows='auto' (chunk size from free memory), eager: chunk shapes vary, so no compile
+    aname = f'sweep: {len(P)} prompts x 10 experiments ({n} rows), max_rows=auto, eager'
+    if not lib_has('max_rows'): C.R.skip(aname, NOT_IN); return
+    ra = Recorder(C.sd.unet, C.sd.unet); sda = with_unet(C.sd, ra)
+    r = row(C, aname, n, lambda s: ours(sda, tfs(s), s, C.size, prompts=prompts, max_rows='auto'),
+            "generate(..., max_rows='auto'), eager UNet", reps=1, cost=(150, 10))
+    sw['auto_eager'] = (dict(s=r['s'], images_per_s=n / r['s'], chunk_rows=max(ra.batches) // 2, batches=sorted(ra.batches),
+                             peak_gib=r['peak_gib']) if r and r.get('run') == C.R.meta['run_id'] else
+                        dict(skipped=next((o.get('skipped') for o in C.R.rows if o['name'] == aname), '?')))
     C.R.save()
 
 def sec_profile(C):
