@@ -14,8 +14,8 @@ from .bench_store import read_csv, load_samples
 
 # %% auto #0
 __all__ = ['BEST', 'TARGETS', 'summarise', 'plot_front', 'plot_samples', 'fd_at_accuracy', 'best_fd', 'fd_at', 'best_setting',
-           'spearman', 'agreement', 'verdict', 'verdict_table', 'verdict_markdown', 'replicated', 'cell_agreement',
-           'load_results', 'claims']
+           'spearman', 'agreement', 'paired_diffs', 'verdict', 'verdict_table', 'verdict_markdown', 'replicated',
+           'cell_agreement', 'tally', 'load_results', 'claims']
 
 # %% ../nbs/07b_bench_report.ipynb #55dab3d4
 def summarise(rows:list, # rows of results.csv
@@ -94,6 +94,7 @@ def fd_at_accuracy(rows:list, # rows of results.csv
                    method:str, # the method
                    acc:float, # the accuracy to match
                    key:str='fd_cnn', # the distance to read (fd_<space> or kid_<space>)
+                   bracket:bool=False, # NaN also where the lowest strength already reaches `acc` (no interpolation possible)
                   )->dict:
     "seed -> the `key` at which `method`'s curve first reaches accuracy `acc` (interpolated; NaN if never)."
     out = {}
@@ -102,7 +103,10 @@ def fd_at_accuracy(rows:list, # rows of results.csv
                      if r['method'] == method and r['seed'] == s and r.get('status', 'ok') == 'ok')
         v = float('nan')
         for (_, a0, f0), (_, a1, f1) in zip([(None, -math.inf, math.nan)] + pts[:-1], pts):
-            if a1 >= acc: v = f1 if a0 == -math.inf or a1 == a0 else f0 + (f1 - f0) * (acc - a0) / (a1 - a0); break
+            if a1 >= acc:
+                if a0 == -math.inf: v = math.nan if bracket and a1 > acc else f1  # exactly at the target: no extrapolation
+                else: v = f1 if a1 == a0 else f0 + (f1 - f0) * (acc - a0) / (a1 - a0)
+                break
         out[s] = v
     return out
 
@@ -120,8 +124,8 @@ def best_fd(rows:list, # rows of results.csv
     return {s: min((v for v in vs if math.isfinite(v)), default=math.nan) for s, vs in sorted(vals.items())}
 
 def fd_at(rows:list, method:str, target, key:str='fd_cnn')->dict:
-    "seed -> `key` at matched accuracy `target`, or at the FD-optimal strength when `target` is `BEST`."
-    return best_fd(rows, method, key) if target == BEST else fd_at_accuracy(rows, method, target, key)
+    "seed -> `key` at matched accuracy `target` (interpolated only: `bracket=True`), or at the FD-optimal strength when `target` is `BEST`."
+    return best_fd(rows, method, key) if target == BEST else fd_at_accuracy(rows, method, target, key, bracket=True)
 
 # %% ../nbs/07b_bench_report.ipynb #cfcf454d
 TARGETS = (0.90, 0.95, 0.98)  # the matched accuracies of the verdict
@@ -166,6 +170,19 @@ def agreement(rows:list, # rows of results.csv (any testbeds)
     return out
 
 # %% ../nbs/07b_bench_report.ipynb #1202a39f
+def paired_diffs(rows:list, # evaluation rows of one testbed
+                 method:str, # the method
+                 space:str='cnn', # the feature space
+                 target=TARGETS[0], # a matched accuracy, or `BEST`
+                 base:str='cfg', # the method compared against
+                 ref:dict|None=None, # `fd_at(rows, base, target, ...)`, if already computed
+                )->list:
+    "Per seed (in seed order), `method`'s FD minus `base`'s at `target` (NaN where either does not reach it)."
+    key = f'fd_{space}'
+    ref = fd_at(rows, base, target, key) if ref is None else ref
+    mine = fd_at(rows, method, target, key)
+    return [mine[s] - ref[s] for s in mine if s in ref]
+
 def verdict(rows:list, # evaluation rows of one testbed
             space:str='cnn', # the feature space
             targets=TARGETS, # matched accuracies (`BEST`: the FD-optimal strength)
@@ -177,8 +194,7 @@ def verdict(rows:list, # evaluation rows of one testbed
     for m in dict.fromkeys(r['method'] for r in rows):
         if m == base: continue
         for a in targets:
-            mine = fd_at(rows, m, a, key)
-            d = [mine[s] - ref[a][s] for s in mine if s in ref[a]]
+            d = paired_diffs(rows, m, space, a, ref=ref[a])
             if not d or any(math.isnan(v) for v in d): out.append((m, a, 'n/a', math.nan, math.nan, math.nan)); continue
             v = 'better' if all(x < 0 for x in d) else 'worse' if all(x > 0 for x in d) else 'mixed'
             out.append((m, a, v, float(np.mean(d)), min(d), max(d)))
@@ -232,6 +248,28 @@ def cell_agreement(a:list, b:list)->dict:
             w = o['cells'].get(c, ('n/a',))[0]; n += 1; same += v[0] == w
             if {v[0], w} == {'better', 'worse'}: flips.append((r['method'], r['testbed'], c, v[0], w))
     return dict(cells=n, same=same, flips=flips)
+
+# %% ../nbs/07b_bench_report.ipynb #47175330
+def tally(runs:list, # one `testbed -> evaluation rows` dict per run
+          spaces=('cnn', 'ae', 'pca'), # feature spaces
+          targets=TARGETS, # matched accuracies (or `(BEST,)`)
+          base:str='cfg', # the method compared against
+          tie:float=1e-4, # |FD difference| at most this: a tie
+         )->list:
+    "One row per (method, testbed): counts of paired comparisons with `base` that are better, tied and worse, and n."
+    out = {}
+    for res in runs:
+        for tb, rows in res.items():
+            for sp in spaces:
+                for a in targets:
+                    ref = fd_at(rows, base, a, f'fd_{sp}')
+                    for m in dict.fromkeys(r['method'] for r in rows):
+                        if m == base: continue
+                        o = out.setdefault((m, tb), dict(method=m, testbed=tb, better=0, tied=0, worse=0, n=0))
+                        for d in paired_diffs(rows, m, sp, a, base, ref):
+                            if math.isnan(d): continue
+                            o['n'] += 1; o['tied' if abs(d) <= tie else 'better' if d < 0 else 'worse'] += 1
+    return list(out.values())
 
 # %% ../nbs/07b_bench_report.ipynb #b648ffd7
 def load_results(root, # a folder holding one results folder per testbed
