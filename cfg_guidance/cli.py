@@ -227,6 +227,8 @@ def _parser():
     b.add_argument('--max-batch', type=_arg_int(1), default=None, help='rows per model call (samples do not depend on it)')
     b.add_argument('--compile', action='store_true', help='torch.compile the testbed UNet (a GPU speed lever; the first batch compiles)')
     b.add_argument('--tuned', default=None, help="an earlier sweep's tuning.json: evaluate its choices (e.g. on fresh --seeds), no tuning")
+    b.add_argument('--tune-seed', type=_arg_int(0, MAX_BENCH_SEED), default=100, help='the seed the tuning runs on, never one of --seeds (default 100)')
+    b.add_argument('--tune-n', type=_arg_int(*N_RANGE), default=None, help='samples per tuning run, 10..10000 (default: --n)')
     b.add_argument('--n-ref', type=_arg_int(1, N_RANGE[1], ', and >= --n'), default=None,
                    help='real test images for the reference statistics, n..10000 (default: all 10,000)')
     return p
@@ -238,7 +240,7 @@ def _bench(a)->Path:
     if a.n_ref is not None and a.n_ref < n: raise UsageError(f"--n-ref must be >= --n ({n}), got {a.n_ref}")
     kw = dict(out=a.out, quick=a.quick, methods=a.methods, seeds=a.seeds, device=a.device, n=a.n, steps=a.steps,
               scheduler=a.scheduler, model=a.model, judges=a.judges, max_batch=a.max_batch, n_ref=a.n_ref, compile=a.compile,
-              tuned=a.tuned)
+              tuned=a.tuned, tune_seed=a.tune_seed, tune_n=a.tune_n)
     if a.testbed is not None: kw['testbed'] = a.testbed
     return run_bench(**kw)
 
