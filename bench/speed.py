@@ -602,10 +602,18 @@ def guidance_md(d):
          f"({_f(ums.get('eager b2'), '.2f')} ms eager" + (f", {ums['compiled b2']:.2f} ms compiled" if ums.get('compiled b2') else '') + "). *In-loop*: the "
          "real b1 loop with the rule against plain CFG 7.5, (t_rule - t_CFG) / t_CFG, i.e. the extra time per step as % "
          "of a CFG step (median of reps; run-to-run noise shows as small negative values; on the CPU it dwarfs the rules)."
-         + (f" *Fused*: the same with `fuse=True` ({il['fused'].get('unet')} UNet)." if 'fused' in il else ''), '',
+         + (f" *Fused*: the same with `fuse=True` ({il['fused'].get('unet')} UNet)." if 'fused' in il else '')
+         + " *Fused GPU µs*: the rule as `fuse=True` runs it (the loop's per-step `_apply` compiled by inductor for that rule, "
+         "parameters resolved on the host), replayed from a CUDA graph. *% CUDA-graph step*: GPU µs over one b1 step of the "
+         "loop whose UNet runs in a CUDA graph (the shortest step there is).", '',
          '| transform | ms / call wall | GPU µs / call | % eager step | % compiled step | '
-         + ''.join(f'in-loop % {mo} | ' for mo in modes) + 'fused |',
-         '|---|---:|---:|---:|---:|' + '---:|' * len(modes) + '---:|']
+         + ''.join(f'in-loop % {mo} | ' for mo in modes) + 'fused | fused GPU µs / call | % CUDA-graph step, GPU / fused GPU |',
+         '|---|---:|---:|---:|---:|' + '---:|' * len(modes) + '---:|---:|---:|']
+    gstep = (il.get('CUDA graphs') or {}).get('step_ms')  # one b1 step of the loop with the UNet in a CUDA graph
+    def graph_pct(v):
+        if not gstep: return ''
+        a, b = v.get('gpu_us'), v.get('fused_gpu_us')
+        return ' / '.join(_f(None if x is None else x / 10 / gstep, '.2f') for x in (a, b)) if (a, b) != (None, None) else ''
     def loop_pct(mode, k):
         if not k.startswith('rule: '): return ''
         v = il.get(mode, {}).get('rules', {}).get(k[len('rule: '):])
@@ -613,10 +621,12 @@ def guidance_md(d):
     per = dict(g.get('per_tfm', {}))  # rules timed in the loop but not per call (guidance section not run) still get a line
     per.update({f'rule: {k}': {} for mo in il.values() for k in mo.get('rules', {}) if f'rule: {k}' not in per})
     for k, v in per.items():
-        if isinstance(v, str): L.append(f'| {k} | failed: {v} | | | |' + ' |' * len(modes) + ' |'); continue
+        if isinstance(v, str): L.append(f'| {k} | failed: {v} | | | |' + ' |' * len(modes) + ' | | |'); continue
         gu = v.get('gpu_us'); gus = _f(gu, '.1f') if gu is not None else (f"n/a: {v['gpu_err']}"[:60] if v.get('gpu_err') else '')
         L.append(f"| {k} | {_f(v.get('ms'))} | {gus} | {_f(v.get('gpu_pct_eager'), '.2f')} | {_f(v.get('gpu_pct_compiled'), '.2f')} | "
-                 + ''.join(f'{loop_pct(mo, k)} | ' for mo in modes) + f"{loop_pct('fused', k)} |")
+                 + ''.join(f'{loop_pct(mo, k)} | ' for mo in modes) + f"{loop_pct('fused', k)} | "
+                 + (_f(v.get('fused_gpu_us'), '.1f') if v.get('fused_gpu_us') is not None else (v.get('fused_err') or '')[:60])
+                 + f" | {graph_pct(v)} |")
     for mo, dm in il.items():
         if dm.get('cfg_s') is not None:
             L.append(f"\nIn-loop {mo}: CFG run {dm['cfg_s']:.3f} s ({dm.get('step_ms', 0):.2f} ms a step; "
@@ -777,6 +787,21 @@ def rule_gpu(C, call):
     try: return dict(gpu_us=profiled_us(call), gpu_how='profiler', gpu_err=w)
     except Exception as e: return dict(gpu_err=f'{w} / {err1(e)}')
 
+def fused_gpu(C, tf, u, c, st):
+    """GPU µs per call of one rule as the fused loop runs it (`generate(..., fuse=True)`): the library's per-step `_apply`,
+    compiled with inductor for this rule alone, its parameters resolved on the host; replayed from a CUDA graph."""
+    from dataclasses import replace
+    from cfg_guidance.generate import _apply
+    try: need(C, 40, 0)
+    except Skip as e: return dict(fused_err=str(e))
+    f, state = torch.compile(_apply), [None]
+    vals = [tf.resolve(replace(st, x=None))]
+    def call(): _, s = f([(tf, [0])], [slice(0, 1)], u, c, st, state, vals); state[0] = s[0]
+    try:
+        t0 = time.perf_counter(); call(); call(); sync(C.dev)
+        return dict(fused_gpu_us=graph_us(call), fused_compile_s=time.perf_counter() - t0)
+    except Exception as e: return dict(fused_err=err1(e))
+
 def sec_guidance(C):
     "Every transform per call on one row: wall clock and GPU time; the loop's overhead with a zero-cost model."
     from cfg_guidance.transforms import Step
@@ -800,6 +825,7 @@ def sec_guidance(C):
         try: per[k] = dict(ms=per_call_ms(call, C.dev, n=40))
         except Exception as e: per[k] = err1(e); continue
         if C.gpu: per[k].update(rule_gpu(C, call))
+        if C.gpu and k.startswith('rule: ') and C.a.fused_us: per[k].update(fused_gpu(C, tf, g_u, g_c, st))
     gsum = sum(v['ms'] for k, v in per.items() if k.startswith('seed:') and isinstance(v, dict))
     null = lambda x, t, cond: x  # the loop with a model that costs nothing (returns its input)
     hs = 'host_schedule' in inspect.signature(sample).parameters
@@ -1146,6 +1172,7 @@ def main():
     ap.add_argument('--levers', default='bf16,qkv,cl,fp8,flags', help='UNet levers to try: ' + ','.join(LEVER_KEYS))
     ap.add_argument('--rule-modes', default='graphs:all,compiled:all,eager:named,fused:named',
                     help="in-loop rule cost: loops among graphs,compiled,eager,fused; ':named' = the issue's five rules only")
+    ap.add_argument('--fused-us', action='store_true', help='guidance: also each rule compiled as the fused loop runs it (GPU)')
     ap.add_argument('--merge', default=None, help="an earlier speed_<card>.json to start from: its rows stay unless re-measured")
     ap.add_argument('--compile', default='auto', choices=['auto', 'yes', 'no'], help='torch.compile variants (auto: GPU only)')
     ap.add_argument('--reduce-overhead', default='auto', choices=['auto', 'yes', 'no'], help="mode='reduce-overhead' (CUDA graphs)")
