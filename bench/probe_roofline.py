@@ -9,7 +9,7 @@ which can only reach the GEMMs (linear layers), could give at most.
     python3 bench/probe_roofline.py --out $OUT              # GPU: SD v1 shapes, random weights, fp16, batch 20
     python3 bench/probe_roofline.py --out /tmp/r --device cpu --size 64 --no-fp8   # plumbing check on the CPU
 
-Results: roofline_<card>.json in --out, written after every stage (a stage that runs out of time leaves the others).
+Results: roofline_<card>.json and .md in --out, written after every stage (a stage that runs out of time leaves the others).
 """
 from __future__ import annotations
 import time
@@ -81,9 +81,47 @@ def table(flops, ms, fwd, peak):
                     pct_peak=(100 * flops.get(c, 0) / (ms[c] / 1e3) / peak) if ms.get(c) and flops.get(c) and peak else None)
             for c in CATS}
 
+def markdown(d):
+    "The probe's report: the forward by kernel class (eager and compiled), the bounds on the grid, the float8 lever."
+    m, L = d['meta'], []
+    L += [f"# Where the grid's UNet time goes: {m['device']}", '',
+          f"{m['date']} · torch {m['torch']} · diffusers {m['diffusers']} · {m['model']}; one forward at batch {m['batch']} "
+          f"(the grid's shape), {m['latent']}x{m['latent']} latents, {m['dtype'].replace('torch.', '')}. `bench/probe_roofline.py`.", '',
+          "Kernel ms per forward by class from torch.profiler (5 forwards); FLOPs per class from "
+          "`torch.utils.flop_counter` on the same forward; % of peak against " + str(m.get('peak_note')) + '.', '']
+    fl = d.get('flops', {})
+    for k, f in d.get('forwards', {}).items():
+        L += [f"**{k}**: {f['forward_ms']:.2f} ms a forward (kernel time {f['kernel_ms']:.2f} ms)"
+              + (f", compiled in {f['compile_s']:.0f} s" if f.get('compile_s') else '') + '.', '',
+              '| class | ms | % of kernel time | GFLOP | TFLOP/s | % of peak |', '|---|---:|---:|---:|---:|---:|']
+        L += [f"| {c} | {v['ms']:.2f} | {v['pct_kernel_time']:.1f} | {v['gflop']:.0f} | "
+              f"{'' if v['tflops'] is None else format(v['tflops'], '.0f')} | {'' if v['pct_peak'] is None else format(v['pct_peak'], '.0f')} |"
+              for c, v in f['by_cat'].items()]
+        L += ['']
+    b = d.get('bounds')
+    if b:
+        g = b['goal_forward_ms']
+        L += ['**What the goal needs.** ' + f"The grid's 50 compiled forwards take {b['grid_unet_s']:.2f} s. A 1.5 s grid needs the forward "
+              f"at about {g['1.5 s']:.0f} ms (1.2 s: {g['1.2 s']:.0f} ms), allowing ~0.1 s for text encoding and the decode. "
+              f"The matmul classes alone (convolution, GEMM, attention) take {b['matmul_class_ms']:.1f} ms a forward: with every "
+              f"memory-bound kernel (norms, elementwise) free, the grid would still take {b['grid_if_memory_ops_were_free_s']:.2f} s. "
+              f"float8 can reach only the GEMMs: at twice their fp16 speed the forward would be {b['fp8_best_case_forward_ms']:.1f} ms.", '']
+    f8 = d.get('fp8')
+    if f8:
+        if f8.get('skipped'): L += [f"**float8**: skipped ({f8['skipped']})."]
+        else:
+            L += [f"**float8** ({f8.get('config')}; torchao {f8.get('torchao', '?')}): {f8.get('status')}. "
+                  + (f"Eager: {f8['eager_ms']:.1f} ms a forward ({f8['vs_fp16_eager']:.2f}x the fp16 eager speed), relative L2 "
+                     f"{f8['eager_rel_l2']:.3f} against the fp16 output. " if f8.get('eager_ms') else '')
+                  + (f"Compiled: {f8['compiled_ms']:.1f} ms ({f8['vs_fp16_compiled']:.2f}x), relative L2 {f8['compiled_rel_l2']:.3f}, "
+                     f"compile {f8['compile_s']:.0f} s." if f8.get('compiled_ms') else 'The compiled forward was not reached.')]
+    return '\n'.join(L) + '\n'
+
 class Out:
     def __init__(self, path, meta): self.path, self.d = path, dict(meta=meta)
-    def put(self, k, v): self.d[k] = v; self.path.write_text(json.dumps(self.d, indent=1, default=str) + '\n'); print(k, json.dumps(v, default=str)[:900], flush=True)
+    def put(self, k, v):
+        self.d[k] = v; self.path.write_text(json.dumps(self.d, indent=1, default=str) + '\n')
+        self.path.with_suffix('.md').write_text(markdown(self.d)); print(k, json.dumps(v, default=str)[:900], flush=True)
 
 FP8_CHILD = r'''
 import json, sys, time, statistics, torch
