@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_generate.ipynb #3eeb1ec0
 from __future__ import annotations
-import contextlib, inspect, math, numbers, operator, os
+import contextlib, inspect, math, numbers, operator, os, types
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -127,10 +127,15 @@ def memo_lms(scheduler):
     finally: del scheduler.get_lms_coefficient
 
 _FUSED = {}
-def fused_apply(backend='inductor'):
-    "The per-step call of every group's rule, compiled with `backend`: one compiled call per step (cached per backend)."
-    if backend not in _FUSED: _FUSED[backend] = torch.compile(_apply, backend=backend)
-    return _FUSED[backend]
+def fused_apply(backend='inductor', groups=()):
+    """The per-step call of every group's rule, compiled with `backend`: one compiled call per step. One compiled copy
+    per backend and tuple of rule classes, each its own code object: torch's recompile limit (8 per code object) then
+    counts the variants of one set of rules, and a sweep over many rules never falls back to eager."""
+    key = (backend, tuple(type(tf) for tf, _ in groups))
+    if key not in _FUSED:
+        fn = types.FunctionType(_apply.__code__.replace(), _apply.__globals__, _apply.__name__, _apply.__defaults__)
+        _FUSED[key] = torch.compile(fn, backend=backend)
+    return _FUSED[key]
 
 @torch.no_grad()
 def sample(
@@ -170,7 +175,7 @@ def sample(
     idx = [_index(rows, x.device) for _, rows in groups]  # slices for contiguous rows: no host syncs when indexing
     tf_, scale = ts.tolist(), getattr(scheduler, 'scale_model_input', None)
     shared = share_first and b > 1 and _same_rows(x) and _same_rows(cond) and _same_rows(uncond)
-    apply = _apply if not fuse else fused_apply('inductor' if fuse is True else fuse)
+    apply = _apply if not fuse else fused_apply('inductor' if fuse is True else fuse, groups)
     x = x * getattr(scheduler, 'init_noise_sigma', 1.)
     with memo_lms(scheduler):
         for k, t in enumerate(tqdm(ts, disable=not progress, leave=False)):
