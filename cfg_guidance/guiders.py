@@ -197,13 +197,9 @@ def top_eig2(a:torch.Tensor, # (B,) the symmetric 2x2 matrices' [0, 0] entries
              d:torch.Tensor, # (B,) their [1, 1] entries
             )->tuple:
     "(top eigenvalue, w1, w2) of each [[a, b], [b, d]], w unit: closed form, elementwise (no solver, no host sync)."
-    h, r = (a - d) / 2, torch.sqrt(((a - d) / 2) ** 2 + b * b)
-    pos = h >= 0  # (h + r, b) and (b, r - h) are both eigenvectors; take the one far from zero
-    w1, w2 = torch.where(pos, h + r, b), torch.where(pos, b, r - h)
-    one = r <= 0  # a multiple of the identity: every direction is one; take the first axis
-    w1, w2 = torch.where(one, torch.ones_like(w1), w1), torch.where(one, torch.zeros_like(w2), w2)
-    n = torch.sqrt(w1 * w1 + w2 * w2)
-    return (a + d) / 2 + r, w1 / n, w2 / n
+    h = (a - d) / 2
+    th = torch.atan2(b, h) / 2  # the top eigenvector's angle: tan 2θ = 2b / (a - d); atan2(0, 0) = 0 takes the first axis
+    return (a + d) / 2 + torch.hypot(h, b), torch.cos(th), torch.sin(th)
 
 def tangential_cfg(u:torch.Tensor, # unconditional prediction
                    c:torch.Tensor, # conditional prediction
@@ -211,11 +207,12 @@ def tangential_cfg(u:torch.Tensor, # unconditional prediction
                    eps:float=EPS, # added to the top eigenvalue
                   )->torch.Tensor:
     "TCFG: CFG with u replaced by its projection on the leading singular direction of [c; u], per sample."
-    f64 = torch.float64
-    cc, cu, uu = bdot(c, c, f64).flatten(), bdot(c, u, f64).flatten(), bdot(u, u, f64).flatten()
-    lam, w1, w2 = top_eig2(cc, cu, uu)
-    k = (w1 * cu + w2 * uu) / (lam + eps)                  # <u, v> / ||v||^2 with v = w1 c + w2 u
-    up = bcast((k * w1).float(), c).to(c.dtype) * c + bcast((k * w2).float(), u).to(u.dtype) * u
+    x = torch.stack([c.flatten(1), u.flatten(1)], 1).double()   # (B, 2, N): the rows c and u, in float64
+    K = (x.unsqueeze(2) * x.unsqueeze(1)).sum(-1)                 # (B, 2, 2): their Gram matrix
+    lam, w1, w2 = top_eig2(K[:, 0, 0], K[:, 0, 1], K[:, 1, 1])
+    w = torch.stack([w1, w2], -1)                                 # v = w1 c + w2 u, ||v||^2 = lam
+    k = (w * K[:, 1]).sum(-1, keepdim=True) / (lam[:, None] + eps)  # <u, v> / ||v||^2
+    up = ((k * w).unsqueeze(-1) * x).sum(1).to(u.dtype).reshape(u.shape)  # u' = <u, v> v / ||v||^2
     return cfg(up, c, g)
 
 @guider('tcfg')
