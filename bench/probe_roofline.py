@@ -48,32 +48,20 @@ def flops_by_cat(unet, x, t, emb):
     if att[0] and not out.get('attention'): out['attention'] = att[0]  # SDPA ran as a kernel the counter does not know
     return dict(out)
 
-def fwd_ms(fn, dev, n=20, warm=3):
-    "Median ms of one call (CUDA events on a GPU, wall clock on the CPU), after `warm` calls."
-    for _ in range(warm): fn()
-    S.sync(dev); ts = []
-    for _ in range(n):
-        if dev.type == 'cuda':
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record(); fn(); b.record(); b.synchronize(); ts.append(a.elapsed_time(b))
-        else:
-            t0 = time.perf_counter(); fn(); ts.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(ts)
-
 def kernels_by_cat(fn, dev, n=5):
-    "Device ms per call by kernel class, from torch.profiler over `n` calls; and the top kernels."
+    "Device ms per call by kernel class, from torch.profiler over `n` calls (speed.py's kernel classes); and the top kernels."
     from torch.profiler import profile, ProfilerActivity
     fn(); S.sync(dev)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == 'cuda' else [])
     with profile(activities=acts) as p:
         for _ in range(n): fn()
         S.sync(dev)
-    ev = S.device_events(p)
-    cats, names = Counter(), Counter()
-    for nm, s, e in ev: cats[S.kernel_cat(nm)] += (e - s) / 1e3 / n; names[nm] += (e - s) / 1e3 / n
-    return dict(cats), [dict(kernel=k[:110], ms=v, cat=S.kernel_cat(k)) for k, v in names.most_common(12)]
+    ks = S.kernel_summary(p, 1.)  # the wall time only scales its busy fraction, which is not used here
+    if ks is None: return {}, []
+    return ({c: v / 100 * ks['kernel_ms'] / n for c, v in ks['split_pct'].items()},
+            [dict(kernel=o['kernel'], ms=o['ms'] / n, cat=o['cat']) for o in ks['top10']])
 
-def table(flops, ms, fwd, peak):
+def table(flops, ms, peak):
     "Per class: ms, share of the forward's kernel time, FLOPs, TFLOP/s reached, % of the dense peak."
     tot = sum(ms.values()) or 1
     return {c: dict(ms=ms.get(c, 0.), pct_kernel_time=100 * ms.get(c, 0.) / tot, gflop=flops.get(c, 0) / 1e9,
@@ -124,8 +112,8 @@ class Out:
         self.path.with_suffix('.md').write_text(markdown(self.d)); print(k, json.dumps(v, default=str)[:900], flush=True)
 
 FP8_CHILD = r'''
-import json, sys, time, statistics, torch
-sys.path.insert(0, {bench!r}); import speed as S, probe_roofline as R
+import json, sys, time, torch
+sys.path.insert(0, {bench!r}); import speed as S
 from diffusers import UNet2DConditionModel
 out, b, h = {out!r}, {b}, {h}
 res = {{}}
@@ -136,17 +124,15 @@ x = torch.randn(b, 4, h, h, device=dev, dtype=torch.half); e = torch.randn(b, 77
 t = torch.tensor(500., device=dev)
 ref = u(x, t, encoder_hidden_states=e).sample.float()
 import torchao
-from torchao.quantization import quantize_, Float8DynamicActivationFloat8WeightConfig
 put('torchao', torchao.__version__)
-quantize_(u, Float8DynamicActivationFloat8WeightConfig(),
-          filter_fn=lambda m, fqn: isinstance(m, torch.nn.Linear) and m.in_features % 16 == 0 and m.out_features % 16 == 0)
+S.fp8_linears(u)
 f = lambda: u(x, t, encoder_hidden_states=e)
 y = f().sample.float(); put('eager_rel_l2', ((y - ref).norm() / ref.norm()).item())
-put('eager_ms', R.fwd_ms(f, dev, n=10))
+put('eager_ms', S.per_call_ms(f, dev, n=5, blocks=2))
 cu = torch.compile(u, dynamic=False); g = lambda: cu(x, t, encoder_hidden_states=e)
 t0 = time.perf_counter(); y = g().sample.float(); torch.cuda.synchronize(); put('compile_s', time.perf_counter() - t0)
 put('compiled_rel_l2', ((y - ref).norm() / ref.norm()).item())
-put('compiled_ms', R.fwd_ms(g, dev, n=20))
+put('compiled_ms', S.per_call_ms(g, dev, n=5, blocks=4))
 '''
 
 def main():
@@ -175,13 +161,13 @@ def main():
     peak = S.PEAK_FLOPS if gpu else None
     res = {}
     ef = lambda: unet(x, t, encoder_hidden_states=emb)
-    res['eager'] = dict(forward_ms=fwd_ms(ef, dev))
-    ms, top = kernels_by_cat(ef, dev); res['eager'].update(by_cat=table(fl, ms, res['eager']['forward_ms'], peak), kernel_ms=sum(ms.values()), top=top)
+    res['eager'] = dict(forward_ms=S.per_call_ms(ef, dev, n=5, blocks=4))
+    ms, top = kernels_by_cat(ef, dev); res['eager'].update(by_cat=table(fl, ms, peak), kernel_ms=sum(ms.values()), top=top)
     O.put('forwards', res)
     t0 = time.perf_counter(); cu = torch.compile(unet, dynamic=False); cf = lambda: cu(x, t, encoder_hidden_states=emb)
     cf(); S.sync(dev); cs = time.perf_counter() - t0
-    res['compiled'] = dict(forward_ms=fwd_ms(cf, dev), compile_s=cs)
-    ms, top = kernels_by_cat(cf, dev); res['compiled'].update(by_cat=table(fl, ms, res['compiled']['forward_ms'], peak), kernel_ms=sum(ms.values()), top=top)
+    res['compiled'] = dict(forward_ms=S.per_call_ms(cf, dev, n=5, blocks=4), compile_s=cs)
+    ms, top = kernels_by_cat(cf, dev); res['compiled'].update(by_cat=table(fl, ms, peak), kernel_ms=sum(ms.values()), top=top)
     O.put('forwards', res)
     # what the goal needs, and what is out of reach of each lever
     c = res['compiled']; bc = c['by_cat']; fwd = c['forward_ms']

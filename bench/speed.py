@@ -443,6 +443,10 @@ PAIRS = (('ours b1 (CFG 7.5)', 'diffusers pipeline b1', None), ('ours grid of 10
 
 def in_loop_modes(g): return [m for m, v in (g or {}).get('in_loop', {}).items() if m != 'fused' and v.get('rules')]
 
+def graph_step_ms(d):
+    "ms of one b1 step of the loop with the UNet in a CUDA graph (the shortest step measured), or None."
+    return ((d.get('guidance') or {}).get('in_loop', {}).get('CUDA graphs') or {}).get('step_ms')
+
 def guidance_worst(d):
     "Worst % of a step over the rules, per measure: GPU time (eager, compiled), in-loop per mode, wall per call."
     g = d.get('guidance') or {}
@@ -485,7 +489,7 @@ def targets(d):
         T['guidance <= 1 % of a step, GPU kernel time per call (CUDA graph replay) vs the batch-2 UNet forward'] = (
             f"{'MET' if all(v[0] <= 1 for _, v in gpu_ms) else 'NOT MET'}: worst " +
             ', '.join(f"{k.split('_')[-1]} {v[0]:.2f} % ({v[1]})" for k, v in gpu_ms))
-    gstep = ((d.get('guidance') or {}).get('in_loop', {}).get('CUDA graphs') or {}).get('step_ms')
+    gstep = graph_step_ms(d)
     per = {n: v for n, v in ((d.get('guidance') or {}).get('per_tfm') or {}).items() if isinstance(v, dict) and n.startswith('rule: ')}
     for key, lab in (('gpu_us', 'as the loop runs it by default'), ('fused_gpu_us', 'with fuse=True (fused GPU µs)')):
         vs = [(v[key] / 10 / gstep, n) for n, v in per.items() if v.get(key) is not None] if gstep else []
@@ -617,7 +621,7 @@ def guidance_md(d):
          '| transform | ms / call wall | GPU µs / call | % eager step | % compiled step | '
          + ''.join(f'in-loop % {mo} | ' for mo in modes) + 'fused | fused GPU µs / call | % CUDA-graph step, GPU / fused GPU |',
          '|---|---:|---:|---:|---:|' + '---:|' * len(modes) + '---:|---:|---:|']
-    gstep = (il.get('CUDA graphs') or {}).get('step_ms')  # one b1 step of the loop with the UNet in a CUDA graph
+    gstep = graph_step_ms(d)
     def graph_pct(v):
         if not gstep: return ''
         a, b = v.get('gpu_us'), v.get('fused_gpu_us')
@@ -796,15 +800,15 @@ def rule_gpu(C, call):
     except Exception as e: return dict(gpu_err=f'{w} / {err1(e)}')
 
 def fused_gpu(C, tf, u, c, st):
-    """GPU µs per call of one rule as the fused loop runs it (`generate(..., fuse=True)`): the library's per-step `_apply`,
-    compiled with inductor for this rule alone, its parameters resolved on the host; replayed from a CUDA graph."""
+    """GPU µs per call of one rule as the fused loop runs it (`generate(..., fuse=True)`): the library's compiled per-step
+    call (`fused_apply`), its parameters resolved on the host; replayed from a CUDA graph."""
     from dataclasses import replace
-    from cfg_guidance.generate import _apply
+    from cfg_guidance.generate import fused_apply
     try: need(C, 40, 0)
     except Skip as e: return dict(fused_err=str(e))
-    f, state = torch.compile(_apply), [None]
-    vals = [tf.resolve(replace(st, x=None))]
-    def call(): _, s = f([(tf, [0])], [slice(0, 1)], u, c, st, state, vals); state[0] = s[0]
+    groups, state = [(tf, [0])], [None]
+    f, vals = fused_apply('inductor', groups), [tf.resolve(replace(st, x=None))]
+    def call(): _, s = f(groups, [slice(0, 1)], u, c, st, state, vals); state[0] = s[0]
     try:
         t0 = time.perf_counter(); call(); call(); sync(C.dev)
         return dict(fused_gpu_us=graph_us(call), fused_compile_s=time.perf_counter() - t0)
@@ -866,6 +870,13 @@ def sec_compile(C):
     row(C, 'diffusers pipeline b10, torch.compile', 10, lambda s: diffusers_run(pc, 10, s, C.size, C.lat10), dnote, cost=(50, 2))
     C.R.checks['compiled grid == eager grid'] = rel(ours(sdc, exps(C.csteps), C.csteps, C.size, latents=C.lat10)[1], grid_ref(C))
 
+def fp8_linears(u):
+    "torchao float8 (dynamic per-tensor scaling) on `u`'s linear layers whose features are multiples of 16 (what the fp8 GEMM takes)."
+    from torchao.quantization import quantize_, Float8DynamicActivationFloat8WeightConfig
+    quantize_(u, Float8DynamicActivationFloat8WeightConfig(),
+              filter_fn=lambda m, fqn: isinstance(m, torch.nn.Linear) and m.in_features % 16 == 0 and m.out_features % 16 == 0)
+    return u
+
 def build_unet(C, parts, compiled):
     "A fresh copy of the UNet with the levers `parts` applied: (module, dtype, inductor options)."
     if 'inductor flags' in parts and not compiled: raise Skip('inductor flags need torch.compile (--compile)')
@@ -876,9 +887,7 @@ def build_unet(C, parts, compiled):
     dt = torch.bfloat16 if 'bf16' in parts else C.dtype
     u = copy.deepcopy(C.unet32).to(C.dev, dt) if dt != C.dtype else copy.deepcopy(C.sd.unet)
     if 'fuse_qkv_projections' in parts: u.fuse_qkv_projections()
-    if 'fp8 (torchao)' in parts:  # linear layers whose features are multiples of 16 (what the fp8 GEMM takes)
-        quantize_(u, Float8DynamicActivationFloat8WeightConfig(),
-                  filter_fn=lambda m, fqn: isinstance(m, torch.nn.Linear) and m.in_features % 16 == 0 and m.out_features % 16 == 0)
+    if 'fp8 (torchao)' in parts: fp8_linears(u)
     if 'channels_last' in parts: u = u.to(memory_format=torch.channels_last)
     return u.eval(), dt, INDUCTOR_FLAGS if 'inductor flags' in parts else None
 
